@@ -1,0 +1,98 @@
+// Package buffer holds the durable record log that sits between the Firehose
+// API and delivery. A record is acknowledged to a producer only once Append has
+// returned, which means it is on stable storage; delivery reads from the
+// committed cursor and commits past a range only after the object holding it
+// is stored. The local implementation keeps segment files in the data
+// directory (see docs/FORMAT.md); a clustered implementation can replace it
+// behind the same interface.
+package buffer
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Record is one buffered record as delivery sees it.
+type Record struct {
+	// Seq is the record's position in its stream's log: dense, starting at 1.
+	Seq uint64
+	// Arrival is when hydrant accepted the record (Firehose's
+	// approximateArrivalTimestamp), with millisecond precision.
+	Arrival time.Time
+	// Data is the record as the producer sent it. It is only valid during the
+	// callback that received it.
+	Data []byte
+}
+
+// Span describes a run of records [From, To) in a log.
+type Span struct {
+	From, To uint64
+	// Records is To-From.
+	Records int
+	// Bytes is the total size of the records' data.
+	Bytes int64
+	// Oldest is the arrival time of the first record of the span (zero when
+	// the span is empty).
+	Oldest time.Time
+}
+
+// Empty reports whether the span holds no record.
+func (s Span) Empty() bool { return s.To <= s.From }
+
+// Log is a stream's durable, append-only record log.
+//
+// Append is called concurrently by API handlers; every other method is called
+// by the single delivery loop of the stream. Implementations share fsyncs
+// between concurrent appends (group commit).
+type Log interface {
+	// Append makes the batch durable and returns the sequence number of its
+	// first record; records get consecutive numbers in batch order, all with
+	// the same arrival time. When Append returns an error nothing of the
+	// batch may be acknowledged (it may still be recovered after a restart,
+	// which yields at-least-once, never loss). ErrFull means back-pressure.
+	Append(ctx context.Context, b *Batch) (first uint64, err error)
+
+	// Backlog describes every record at or after from that has been
+	// appended. It answers from memory and is cheap enough to call on every
+	// wake-up of the delivery loop.
+	Backlog(from uint64) Span
+
+	// Cut returns the longest span starting at from whose data totals at
+	// most maxBytes, but always at least one record when one is available.
+	Cut(from uint64, maxBytes int64) (Span, error)
+
+	// Read calls fn for each record in [from, to), in order. It stops at the
+	// first error fn returns and returns it.
+	Read(ctx context.Context, from, to uint64, fn func(Record) error) error
+
+	// Commit durably records that every record before upto is delivered,
+	// together with an opaque state blob that the delivery loop uses to
+	// remember what it is about to write (its plan). Records before upto
+	// may then be removed from disk at any time.
+	Commit(ctx context.Context, upto uint64, state []byte) error
+
+	// Committed returns the last committed cursor and state; on a new log
+	// it is (1, nil).
+	Committed() (upto uint64, state []byte)
+
+	// Appended returns a channel that is closed on the next successful
+	// Append, so the delivery loop can sleep until there is work.
+	Appended() <-chan struct{}
+
+	// Close flushes and releases the log. Appends after Close fail with
+	// ErrClosed.
+	Close() error
+}
+
+var (
+	// ErrClosed is returned by operations on a closed log.
+	ErrClosed = errors.New("buffer: log closed")
+	// ErrFull is returned by Append when the log refuses new data to protect
+	// what it already holds (a byte cap reached, the disk full, or a failed
+	// fsync). The API answers it with ServiceUnavailableException.
+	ErrFull = errors.New("buffer: log full")
+	// ErrOutOfRange is returned when asked for records that were never
+	// appended or were already removed after a commit.
+	ErrOutOfRange = errors.New("buffer: sequence out of range")
+)
