@@ -31,6 +31,6 @@ out = strip(model)
 out["metadata"]["botocoreVersion"] = botocore.__version__
 dst = os.path.join(os.path.dirname(__file__), "..", "internal", "awsproto", "models", f"{service}-{version}.json")
 with open(dst, "w") as f:
-    json.dump(out, f, sort_keys=True, separators=(",", ":"))
+    json.dump(out, f, separators=(",", ":"))
     f.write("\n")
 print(dst, os.path.getsize(dst))

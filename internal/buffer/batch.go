@@ -53,7 +53,7 @@ func (b *Batch) AddWith(max int, fill func(dst []byte) (int, error)) error {
 	if err != nil {
 		return err
 	}
-	binary.LittleEndian.PutUint32(b.buf[start:], uint32(n))
+	binary.LittleEndian.PutUint32(b.buf[start:start+recordHeader], uint32(n))
 	b.buf = b.buf[:start+recordHeader+n]
 	b.count++
 	b.data += int64(n)

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hydrant-io/hydrant/internal/firehose"
+	"github.com/hydrant-io/hydrant/internal/objstore"
+	"github.com/hydrant-io/hydrant/internal/server"
+	"github.com/hydrant-io/hydrant/internal/stream"
+)
+
+// serveConfig is everything `hydrant serve` is told by its flags.
+type serveConfig struct {
+	listen      string
+	dataDir     string
+	region      string
+	accountID   string
+	logLevel    string
+	logFormat   string
+	createDelay time.Duration
+}
+
+func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
+	var c serveConfig
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:4566", "address to serve the AWS APIs on")
+	fs.StringVar(&c.dataDir, "data-dir", "./hydrant-data", "directory for buffers, stream state and local buckets")
+	fs.StringVar(&c.region, "region", "us-east-1", "AWS region hydrant reports in ARNs")
+	fs.StringVar(&c.accountID, "account-id", "000000000000", "12-digit AWS account ID hydrant reports in ARNs")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	fs.DurationVar(&c.createDelay, "create-delay", 0, "how long new streams stay CREATING before ACTIVE (AWS takes seconds)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("serve: unexpected arguments %q", fs.Args())
+	}
+	if len(c.accountID) != 12 || strings.Trim(c.accountID, "0123456789") != "" {
+		return c, fmt.Errorf("serve: --account-id must be 12 digits, got %q", c.accountID)
+	}
+	return c, nil
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	o := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, o)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, o)), nil
+	}
+	return nil, fmt.Errorf("--log-format must be text or json, got %q", format)
+}
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	c, err := parseServe(args, stderr)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, c.logLevel, c.logFormat)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(c.dataDir, 0o755); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	store, err := objstore.NewLocal(filepath.Join(c.dataDir, "buckets"), log)
+	if err != nil {
+		return err
+	}
+	reg, err := stream.Open(stream.Options{
+		Dir:         filepath.Join(c.dataDir, "streams"),
+		Region:      c.region,
+		AccountID:   c.accountID,
+		Store:       store,
+		Logger:      log,
+		CreateDelay: c.createDelay,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := reg.Close(); err != nil {
+			log.Error("close streams", "err", err)
+		}
+	}()
+	fh, err := firehose.NewService(reg, firehose.Options{Region: c.region, AccountID: c.accountID, Logger: log})
+	if err != nil {
+		return err
+	}
+	srv := server.New(log)
+	srv.AddJSONService(fh.JSONService())
+
+	ln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv.SetReady(true)
+	abs, _ := filepath.Abs(c.dataDir)
+	log.Info("hydrant serving", "version", version, "addr", ln.Addr().String(), "data_dir", abs, "region", c.region, "account_id", c.accountID)
+	err = srv.Serve(ctx, ln, 10*time.Second)
+	log.Info("hydrant stopped")
+	return err
+}

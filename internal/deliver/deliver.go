@@ -1,0 +1,318 @@
+// Package deliver runs one delivery loop per stream: it watches the stream's
+// log, cuts a batch when the buffering hints say so, plans the object (key
+// and range, stored durably first), writes it compressed to the object store
+// and only then commits the log past it. A crash at any point therefore
+// redoes the same object under the same key: nothing acknowledged is lost and
+// nothing is delivered twice.
+package deliver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/hydrant-io/hydrant/internal/buffer"
+	"github.com/hydrant-io/hydrant/internal/compress"
+	"github.com/hydrant-io/hydrant/internal/firehose"
+	"github.com/hydrant-io/hydrant/internal/keys"
+	"github.com/hydrant-io/hydrant/internal/objstore"
+)
+
+// Config is what a delivery loop needs.
+type Config struct {
+	Stream firehose.StreamInfo
+	Log    buffer.Log
+	Store  objstore.Store
+	Logger *slog.Logger
+	// Now is the clock (tests); nil means time.Now.
+	Now func() time.Time
+	// Observer is told about each delivered object; nil means none.
+	Observer Observer
+}
+
+// Observer receives delivery events, for metrics and tests.
+type Observer interface {
+	// Delivered is called after an object is stored and committed.
+	Delivered(stream string, p Plan, took time.Duration)
+	// Failed is called after an attempt to store an object failed.
+	Failed(stream string, p Plan, err error)
+}
+
+// Deliverer is a running delivery loop.
+type Deliverer struct {
+	cfg    Config
+	log    *slog.Logger
+	now    func() time.Time
+	stream atomic.Pointer[firehose.StreamInfo]
+	wake   chan struct{}
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu      sync.Mutex
+	flushed []chan struct{}
+}
+
+// Start starts the loop for one stream. It first redoes the plan an earlier
+// run left unfinished, if any.
+func Start(cfg Config) *Deliverer {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &Deliverer{
+		cfg:    cfg,
+		log:    log.With("stream", cfg.Stream.Name),
+		now:    cfg.Now,
+		wake:   make(chan struct{}, 1),
+		cancel: cancel,
+		done:   make(chan struct{}),
+	}
+	info := cfg.Stream
+	d.stream.Store(&info)
+	go d.run(ctx)
+	return d
+}
+
+// Update hands the loop a changed stream configuration; it applies to the
+// next object cut.
+func (d *Deliverer) Update(info firehose.StreamInfo) {
+	d.stream.Store(&info)
+	d.poke()
+}
+
+// Stop ends the loop and waits for it. An object being written is abandoned;
+// its plan stays in the log and is redone by the next Start.
+func (d *Deliverer) Stop() {
+	d.cancel()
+	<-d.done
+}
+
+func (d *Deliverer) poke() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (d *Deliverer) run(ctx context.Context) {
+	defer close(d.done)
+	upto, state := d.cfg.Log.Committed()
+	if len(state) > 0 {
+		p, err := decodePlan(state)
+		if err != nil {
+			d.log.Error("unreadable delivery plan; cutting a new batch instead", "err", err)
+		} else {
+			d.log.Info("redoing planned object after restart", "key", p.Key, "from", p.From, "to", p.To)
+			if !d.deliver(ctx, p) {
+				return
+			}
+			upto = p.To
+		}
+	}
+	cursor := upto
+	for {
+		st := d.stream.Load()
+		hints := st.Destination.BufferingHints
+		size := int64(*hints.SizeInMBs) << 20
+		interval := time.Duration(*hints.IntervalInSeconds) * time.Second
+		appended := d.cfg.Log.Appended()
+		b := d.cfg.Log.Backlog(cursor)
+		if b.Empty() {
+			d.notifyFlushed()
+			if !d.sleep(ctx, appended, 0) {
+				return
+			}
+			continue
+		}
+		due := b.Oldest.Add(interval)
+		if b.Bytes < size && d.now().Before(due) {
+			if !d.sleep(ctx, appended, due.Sub(d.now())) {
+				return
+			}
+			continue
+		}
+		span, err := d.cfg.Log.Cut(cursor, size)
+		if err != nil {
+			d.log.Error("cut batch", "err", err)
+			if !d.sleep(ctx, nil, time.Second) {
+				return
+			}
+			continue
+		}
+		p, err := d.plan(st, span)
+		if err != nil {
+			d.log.Error("plan object", "err", err)
+			if !d.sleep(ctx, nil, time.Second) {
+				return
+			}
+			continue
+		}
+		if err := d.cfg.Log.Commit(ctx, cursor, encodePlan(p)); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			d.log.Error("record delivery plan", "err", err)
+			if !d.sleep(ctx, nil, time.Second) {
+				return
+			}
+			continue
+		}
+		if !d.deliver(ctx, p) {
+			return
+		}
+		cursor = p.To
+	}
+}
+
+// plan decides the key and framing of the next object.
+func (d *Deliverer) plan(st *firehose.StreamInfo, span buffer.Span) (Plan, error) {
+	dest := &st.Destination
+	loc := time.UTC
+	if tz := dest.CustomTimeZone; tz != nil && *tz != "" {
+		l, err := time.LoadLocation(*tz)
+		if err != nil {
+			return Plan{}, fmt.Errorf("load CustomTimeZone %s: %w", *tz, err)
+		}
+		loc = l
+	}
+	data, _, err := keys.Resolve(dest.Prefix, dest.ErrorOutputPrefix)
+	if err != nil {
+		return Plan{}, err
+	}
+	t := span.Oldest.In(loc)
+	prefix, err := data.Eval(keys.Env{Time: t, Location: loc})
+	if err != nil {
+		return Plan{}, err
+	}
+	format := *dest.CompressionFormat
+	ext := compress.Extension(format)
+	if fe := dest.FileExtension; fe != nil && *fe != "" {
+		ext = *fe
+	}
+	id := uuid.NewString()
+	return Plan{
+		From:        span.From,
+		To:          span.To,
+		Bucket:      firehose.BucketName(dest),
+		Key:         prefix + keys.ObjectName(st.Name, fmt.Sprint(st.VersionID), t, id, ext),
+		Compression: format,
+		ObjectID:    id,
+		Time:        span.Oldest,
+		Records:     span.Records,
+		Bytes:       span.Bytes,
+	}, nil
+}
+
+// deliver writes the planned object, retrying with backoff until it is
+// stored or ctx ends, then commits the log past it. It reports false when
+// the loop must stop.
+func (d *Deliverer) deliver(ctx context.Context, p Plan) bool {
+	backoff := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		start := d.now()
+		err := d.write(ctx, p)
+		if err == nil {
+			if err := d.cfg.Log.Commit(ctx, p.To, nil); err != nil {
+				if ctx.Err() != nil {
+					return false
+				}
+				d.log.Error("commit delivered range", "to", p.To, "err", err)
+			} else {
+				d.log.Debug("object delivered", "key", p.Key, "records", p.Records, "bytes", p.Bytes)
+				if o := d.cfg.Observer; o != nil {
+					o.Delivered(d.cfg.Stream.Name, p, d.now().Sub(start))
+				}
+				return true
+			}
+		} else {
+			if ctx.Err() != nil {
+				return false
+			}
+			if o := d.cfg.Observer; o != nil {
+				o.Failed(d.cfg.Stream.Name, p, err)
+			}
+			d.log.Warn("delivery failed; the records stay buffered and will be retried",
+				"key", p.Key, "attempt", attempt, "retry_in", backoff, "err", err)
+		}
+		jitter := time.Duration(rand.Int64N(int64(backoff)/2 + 1))
+		if !d.sleep(ctx, nil, backoff/2+jitter) {
+			return false
+		}
+		backoff = min(backoff*2, 30*time.Second)
+	}
+}
+
+// write streams the planned range through the codec into the store.
+func (d *Deliverer) write(ctx context.Context, p Plan) error {
+	meta := objstore.Meta{ContentType: "application/octet-stream", ContentEncoding: compress.ContentEncoding(p.Compression)}
+	return d.cfg.Store.Put(ctx, p.Bucket, p.Key, meta, func(w io.Writer) error {
+		cw, err := compress.NewWriter(p.Compression, w, compress.Options{EntryName: p.ObjectID, ModTime: p.Time})
+		if err != nil {
+			return err
+		}
+		err = d.cfg.Log.Read(ctx, p.From, p.To, func(r buffer.Record) error {
+			_, err := cw.Write(r.Data)
+			return err
+		})
+		if err != nil {
+			_ = cw.Close()
+			return fmt.Errorf("read records %d-%d: %w", p.From, p.To, err)
+		}
+		return cw.Close()
+	})
+}
+
+// sleep waits for d, a wake-up, an append (when ch is set) or the end of
+// ctx. d == 0 means no timeout. It reports false when ctx ended.
+func (d *Deliverer) sleep(ctx context.Context, ch <-chan struct{}, dur time.Duration) bool {
+	var timer <-chan time.Time
+	if dur > 0 {
+		t := time.NewTimer(dur)
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-ch:
+	case <-d.wake:
+	case <-timer:
+	}
+	return true
+}
+
+// Idle returns a channel closed the next time the loop finds nothing left to
+// deliver. Tests and graceful shutdown use it.
+func (d *Deliverer) Idle() <-chan struct{} {
+	ch := make(chan struct{})
+	d.mu.Lock()
+	d.flushed = append(d.flushed, ch)
+	d.mu.Unlock()
+	d.poke()
+	return ch
+}
+
+func (d *Deliverer) notifyFlushed() {
+	d.mu.Lock()
+	for _, ch := range d.flushed {
+		close(ch)
+	}
+	d.flushed = nil
+	d.mu.Unlock()
+}
+
+var errStopped = errors.New("deliver: stopped")
+
+var _ = errStopped

@@ -1,0 +1,249 @@
+// Package e2e runs the real hydrant binary over a socket and drives it with
+// the clients users have: the aws CLI, boto3 and aws-sdk-go-v2.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binary is the hydrant binary built once for the package's tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "hydrant-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "hydrant")
+	build := exec.Command("go", "build", "-o", binary, "github.com/hydrant-io/hydrant/cmd/hydrant")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build hydrant:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// server is a hydrant process started by a test.
+type server struct {
+	t       *testing.T
+	DataDir string
+	Addr    string
+	URL     string
+	args    []string
+	cmd     *exec.Cmd
+	logs    *syncBuffer
+	done    chan struct{}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startServer starts hydrant on a free loopback port with a fresh data dir
+// and waits until /_hydrant/health says it is ready. The process is stopped
+// when the test ends; its log is printed if the test failed.
+func startServer(t *testing.T, extra ...string) *server {
+	t.Helper()
+	s := &server{t: t, DataDir: t.TempDir(), args: extra}
+	s.start()
+	t.Cleanup(func() {
+		s.Stop()
+		if t.Failed() {
+			t.Logf("hydrant log:\n%s", s.logs.String())
+		}
+	})
+	return s
+}
+
+func freePort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func (s *server) start() {
+	t := s.t
+	t.Helper()
+	if s.Addr == "" {
+		s.Addr = freePort(t)
+		s.URL = "http://" + s.Addr
+	}
+	args := append([]string{"serve", "--listen", s.Addr, "--data-dir", s.DataDir, "--log-level", "debug"}, s.args...)
+	s.cmd = exec.Command(binary, args...)
+	if s.logs == nil {
+		s.logs = &syncBuffer{}
+	}
+	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s.done = make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(s.done) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(s.URL + "/_hydrant/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		select {
+		case <-s.done:
+			t.Fatalf("hydrant exited during startup:\n%s", s.logs.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatalf("hydrant not healthy after 30s:\n%s", s.logs.String())
+}
+
+// Stop sends SIGTERM and waits for a clean exit.
+func (s *server) Stop() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(20 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+		s.t.Errorf("hydrant did not exit within 20s of SIGTERM")
+	}
+}
+
+// Kill SIGKILLs the process, as a crash would.
+func (s *server) Kill() {
+	_ = s.cmd.Process.Signal(syscall.SIGKILL)
+	<-s.done
+}
+
+// Restart starts the process again on the same address and data dir.
+func (s *server) Restart() { s.start() }
+
+// bucketFiles returns the objects under a local bucket, keyed by key.
+func (s *server) bucketFiles(bucket string) map[string][]byte {
+	s.t.Helper()
+	root := filepath.Join(s.DataDir, "buckets", bucket)
+	out := map[string][]byte{}
+	_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(root, p)
+		out[filepath.ToSlash(rel)] = b
+		return nil
+	})
+	return out
+}
+
+// waitFor polls cond until it holds or the timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// awsEnv is the environment for AWS tools pointed at hydrant.
+func (s *server) awsEnv() []string {
+	env := []string{}
+	for _, e := range os.Environ() {
+		if strings.HasPrefix(e, "AWS_") {
+			continue
+		}
+		env = append(env, e)
+	}
+	return append(env,
+		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_DEFAULT_REGION=us-east-1", "AWS_REGION=us-east-1",
+		"AWS_ENDPOINT_URL="+s.URL, "AWS_PAGER=", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+	)
+}
+
+// cli runs an aws CLI (path aws for v1 from PATH, or /usr/bin/aws for v2)
+// against the server and returns stdout, stderr and the exit code.
+func (s *server) cli(ctx context.Context, aws string, args ...string) (string, string, int) {
+	s.t.Helper()
+	full := append([]string{"--endpoint-url", s.URL, "--output", "json"}, args...)
+	cmd := exec.CommandContext(ctx, aws, full...)
+	cmd.Env = s.awsEnv()
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		s.t.Fatalf("run %s: %v", aws, err)
+	}
+	return out.String(), errb.String(), code
+}
+
+func readAll(t *testing.T, r io.Reader) []byte {
+	t.Helper()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// requireTool skips the test when a client tool is not installed; .ci/run
+// installs them, so in CI these tests always run.
+func requireTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") != "" || os.Getenv("HYDRANT_REQUIRE_TOOLS") != "" {
+			t.Fatalf("%s is required but not installed", name)
+		}
+		t.Skipf("%s not installed", name)
+	}
+	return p
+}

@@ -1,0 +1,75 @@
+package firehose
+
+import (
+	"context"
+	"errors"
+
+	"github.com/hydrant-io/hydrant/internal/awsproto"
+	"github.com/hydrant-io/hydrant/internal/buffer"
+)
+
+// The hot path: PutRecord and PutRecordBatch decode straight into a pooled
+// buffer.Batch (no reflection, one copy per record), append it to the
+// stream's log, which returns once the records are fsynced, and encode the
+// answer by hand.
+
+func (s *Service) getBatch() *buffer.Batch {
+	if b, ok := s.batches.Get().(*buffer.Batch); ok {
+		b.Reset()
+		return b
+	}
+	return new(buffer.Batch)
+}
+
+func (s *Service) putBatch(b *buffer.Batch) {
+	if cap(b.Bytes()) <= 8<<20 {
+		s.batches.Put(b)
+	}
+}
+
+func (s *Service) getOut() *[]byte {
+	if p, ok := s.outs.Get().(*[]byte); ok {
+		*p = (*p)[:0]
+		return p
+	}
+	b := make([]byte, 0, 64<<10)
+	return &b
+}
+
+func (s *Service) putRecord(ctx context.Context, body []byte) (any, error) {
+	b := s.getBatch()
+	defer s.putBatch(b)
+	name, aerr := decodePutRecord(body, b)
+	if aerr != nil {
+		return nil, aerr
+	}
+	salt, first, err := s.backend.Put(ctx, name, b)
+	if err != nil {
+		return nil, s.backendErr(name, err)
+	}
+	return awsproto.RawJSON(appendPutRecordResponse(nil, salt, first)), nil
+}
+
+func (s *Service) putRecordBatch(ctx context.Context, body []byte) (any, error) {
+	b := s.getBatch()
+	defer s.putBatch(b)
+	name, aerr := decodePutRecordBatch(body, b)
+	if aerr != nil {
+		return nil, aerr
+	}
+	n := b.Len()
+	salt, first, err := s.backend.Put(ctx, name, b)
+	if errors.Is(err, buffer.ErrFull) {
+		// Firehose answers back-pressure per record: the call succeeds and
+		// every record it could not take is marked for the producer to retry.
+		failed := make([]bool, n)
+		for i := range failed {
+			failed[i] = true
+		}
+		return awsproto.RawJSON(appendPutRecordBatchResponse(nil, 0, 0, n, failed, awsproto.ServiceUnavailableException, "Slow down.")), nil
+	}
+	if err != nil {
+		return nil, s.backendErr(name, err)
+	}
+	return awsproto.RawJSON(appendPutRecordBatchResponse(nil, salt, first, n, nil, "", "")), nil
+}

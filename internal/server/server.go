@@ -1,0 +1,106 @@
+// Package server is hydrant's HTTP front door: it routes AWS API requests to
+// the service that owns them (by X-Amz-Target for awsJson services) and
+// serves hydrant's own endpoints under /_hydrant/.
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/hydrant-io/hydrant/internal/awsproto"
+)
+
+// Server routes requests to hydrant's APIs.
+type Server struct {
+	json  map[string]*awsproto.JSONService
+	mux   *http.ServeMux
+	log   *slog.Logger
+	ready atomic.Bool
+	http  *http.Server
+}
+
+// New builds a server; register services and handlers, then Serve.
+func New(log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{json: map[string]*awsproto.JSONService{}, mux: http.NewServeMux(), log: log}
+	s.mux.HandleFunc("GET /_hydrant/health", s.health)
+	s.mux.HandleFunc("/", s.root)
+	return s
+}
+
+// AddJSONService routes X-Amz-Target: <svc.TargetPrefix>.<Op> to svc.
+func (s *Server) AddJSONService(svc *awsproto.JSONService) {
+	s.json[svc.TargetPrefix] = svc
+}
+
+// Handle registers a handler for hydrant's own endpoints (metrics, UI, ...).
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// SetReady marks the server ready: /_hydrant/health answers 200 from then on.
+func (s *Server) SetReady(ok bool) { s.ready.Store(ok) }
+
+// Handler returns the root handler (for tests that use httptest).
+func (s *Server) Handler() http.Handler { return s.mux }
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if !s.ready.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"status":"starting"}`))
+		return
+	}
+	_, _ = w.Write([]byte(`{"status":"ok"}`))
+}
+
+func (s *Server) root(w http.ResponseWriter, r *http.Request) {
+	if target := r.Header.Get("X-Amz-Target"); target != "" {
+		prefix, op, ok := awsproto.SplitTarget(target)
+		if svc := s.json[prefix]; ok && svc != nil {
+			if r.Method != http.MethodPost {
+				awsproto.WriteJSONError(w, &awsproto.Error{Type: "InvalidAction", Message: "Only POST is supported for " + target, Status: http.StatusBadRequest})
+				return
+			}
+			svc.ServeOperation(w, r, op)
+			return
+		}
+		awsproto.WriteJSONError(w, &awsproto.Error{Type: awsproto.UnknownOperationException, Message: "Unknown operation " + target, Status: http.StatusBadRequest})
+		return
+	}
+	awsproto.WriteJSONError(w, &awsproto.Error{Type: "InvalidAction", Message: "hydrant serves the Firehose API (POST / with X-Amz-Target) and /_hydrant/*; nothing at " + r.Method + " " + r.URL.Path, Status: http.StatusNotFound})
+}
+
+// Serve serves on ln until ctx ends, then shuts down gracefully: it stops
+// accepting, lets in-flight requests finish (up to grace) and returns.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
+	s.http = &http.Server{
+		Handler:           s.mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.ready.Store(false)
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	err := s.http.Shutdown(sctx)
+	if e := <-errc; e != nil && !errors.Is(e, http.ErrServerClosed) && err == nil {
+		err = e
+	}
+	return err
+}

@@ -1,0 +1,384 @@
+// Package stream is hydrant's delivery-stream registry: it persists every
+// stream's configuration in the data directory, owns each stream's durable
+// log and delivery loop, and implements firehose.Backend.
+package stream
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hydrant-io/hydrant/internal/atomicfile"
+	"github.com/hydrant-io/hydrant/internal/buffer"
+	"github.com/hydrant-io/hydrant/internal/deliver"
+	"github.com/hydrant-io/hydrant/internal/firehose"
+	"github.com/hydrant-io/hydrant/internal/objstore"
+)
+
+// Options configure a Registry.
+type Options struct {
+	// Dir is <data-dir>/streams.
+	Dir       string
+	Region    string
+	AccountID string
+	Store     objstore.Store
+	Logger    *slog.Logger
+	// OpenLog opens a stream's log in dir; nil means the local segment log.
+	OpenLog func(dir string) (buffer.Log, error)
+	// CreateDelay keeps new streams in CREATING for this long, as AWS does
+	// for a few seconds; zero makes them ACTIVE as soon as their log is open.
+	CreateDelay time.Duration
+	// Observer receives delivery events (metrics); may be nil.
+	Observer deliver.Observer
+}
+
+// Registry implements firehose.Backend over local files.
+type Registry struct {
+	opts Options
+	log  *slog.Logger
+
+	mu      sync.RWMutex
+	streams map[string]*entry
+}
+
+type entry struct {
+	mu      sync.Mutex // serializes Update/Delete of this stream
+	info    firehose.StreamInfo
+	log     buffer.Log
+	deliver *deliver.Deliverer
+	dir     string
+}
+
+var _ firehose.Backend = (*Registry)(nil)
+
+const stateFile = "stream.json"
+
+// Open loads every stream under opts.Dir, recovers its log and starts its
+// delivery loop; streams left CREATING by a crash finish their creation and
+// streams left DELETING finish their deletion.
+func Open(opts Options) (*Registry, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.OpenLog == nil {
+		lg := opts.Logger
+		opts.OpenLog = func(dir string) (buffer.Log, error) {
+			return buffer.Open(dir, buffer.Options{Logger: lg})
+		}
+	}
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("open streams dir: %w", err)
+	}
+	if _, err := atomicfile.CleanTemps(opts.Dir); err != nil {
+		return nil, err
+	}
+	r := &Registry{opts: opts, log: opts.Logger, streams: map[string]*entry{}}
+	dirs, err := os.ReadDir(opts.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("read streams dir: %w", err)
+	}
+	for _, de := range dirs {
+		if !de.IsDir() || !strings.HasPrefix(de.Name(), dirPrefix) {
+			continue
+		}
+		dir := filepath.Join(opts.Dir, de.Name())
+		if _, err := atomicfile.CleanTemps(dir); err != nil {
+			return nil, err
+		}
+		b, err := os.ReadFile(filepath.Join(dir, stateFile))
+		if errors.Is(err, os.ErrNotExist) {
+			// A create that crashed before its state was written: nothing
+			// was acknowledged for it.
+			r.log.Warn("removing stream directory without state", "dir", dir)
+			_ = os.RemoveAll(dir)
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read stream state: %w", err)
+		}
+		var info firehose.StreamInfo
+		if err := json.Unmarshal(b, &info); err != nil {
+			return nil, fmt.Errorf("parse %s: %w", filepath.Join(dir, stateFile), err)
+		}
+		if info.Status == firehose.StatusDeleting {
+			_ = os.RemoveAll(dir)
+			continue
+		}
+		e := &entry{info: info, dir: dir}
+		if err := r.activate(e); err != nil {
+			return nil, err
+		}
+		r.streams[info.Name] = e
+	}
+	r.log.Info("streams loaded", "count", len(r.streams))
+	return r, nil
+}
+
+// dirPrefix keeps stream directories from ever being "." or "..": stream
+// names may consist of dots only.
+const dirPrefix = "ds-"
+
+func streamDir(root, name string) string { return filepath.Join(root, dirPrefix+name) }
+
+// activate opens the stream's log, marks it ACTIVE and starts delivery.
+func (r *Registry) activate(e *entry) error {
+	lg, err := r.opts.OpenLog(filepath.Join(e.dir, "log"))
+	if err != nil {
+		return fmt.Errorf("open log of stream %s: %w", e.info.Name, err)
+	}
+	e.log = lg
+	if e.info.Status != firehose.StatusActive {
+		e.info.Status = firehose.StatusActive
+		if err := r.persist(e); err != nil {
+			return err
+		}
+	}
+	e.deliver = deliver.Start(deliver.Config{
+		Stream:   e.info,
+		Log:      lg,
+		Store:    r.opts.Store,
+		Logger:   r.log,
+		Observer: r.opts.Observer,
+	})
+	return nil
+}
+
+func (r *Registry) persist(e *entry) error {
+	b, err := json.MarshalIndent(e.info, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode stream state: %w", err)
+	}
+	return atomicfile.Write(filepath.Join(e.dir, stateFile), b, 0o644)
+}
+
+// Create implements firehose.Backend.
+func (r *Registry) Create(ctx context.Context, cfg firehose.StreamConfig) (firehose.StreamInfo, error) {
+	r.mu.Lock()
+	if _, ok := r.streams[cfg.Name]; ok {
+		r.mu.Unlock()
+		return firehose.StreamInfo{}, fmt.Errorf("create %s: %w", cfg.Name, firehose.ErrStreamExists)
+	}
+	now := time.Now()
+	var salt [8]byte
+	_, _ = rand.Read(salt[:])
+	e := &entry{
+		dir: streamDir(r.opts.Dir, cfg.Name),
+		info: firehose.StreamInfo{
+			StreamConfig:  cfg,
+			ARN:           fmt.Sprintf("arn:aws:firehose:%s:%s:deliverystream/%s", r.opts.Region, r.opts.AccountID, cfg.Name),
+			Status:        firehose.StatusCreating,
+			VersionID:     1,
+			DestinationID: "destinationId-000000000001",
+			Created:       now,
+			Updated:       now,
+			Salt:          binary.LittleEndian.Uint64(salt[:]),
+		},
+	}
+	e.mu.Lock()
+	r.streams[cfg.Name] = e
+	r.mu.Unlock()
+	defer e.mu.Unlock()
+
+	fail := func(err error) (firehose.StreamInfo, error) {
+		r.mu.Lock()
+		delete(r.streams, cfg.Name)
+		r.mu.Unlock()
+		_ = os.RemoveAll(e.dir)
+		return firehose.StreamInfo{}, err
+	}
+	if err := os.MkdirAll(e.dir, 0o755); err != nil {
+		return fail(fmt.Errorf("create stream dir: %w", err))
+	}
+	if err := r.persist(e); err != nil {
+		return fail(err)
+	}
+	if err := atomicfile.SyncDir(r.opts.Dir); err != nil {
+		return fail(err)
+	}
+	info := e.info
+	if r.opts.CreateDelay > 0 {
+		go func() {
+			time.Sleep(r.opts.CreateDelay)
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			if err := r.activate(e); err != nil {
+				r.log.Error("activate stream", "stream", e.info.Name, "err", err)
+			}
+		}()
+		return info, nil
+	}
+	if err := r.activate(e); err != nil {
+		return fail(err)
+	}
+	return info, nil
+}
+
+func (r *Registry) get(name string) (*entry, error) {
+	r.mu.RLock()
+	e, ok := r.streams[name]
+	r.mu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("stream %s: %w", name, firehose.ErrStreamNotFound)
+	}
+	return e, nil
+}
+
+// Get implements firehose.Backend.
+func (r *Registry) Get(ctx context.Context, name string) (firehose.StreamInfo, error) {
+	e, err := r.get(name)
+	if err != nil {
+		return firehose.StreamInfo{}, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.info, nil
+}
+
+// List implements firehose.Backend.
+func (r *Registry) List(ctx context.Context) ([]firehose.StreamInfo, error) {
+	r.mu.RLock()
+	es := make([]*entry, 0, len(r.streams))
+	for _, e := range r.streams {
+		es = append(es, e)
+	}
+	r.mu.RUnlock()
+	out := make([]firehose.StreamInfo, 0, len(es))
+	for _, e := range es {
+		e.mu.Lock()
+		out = append(out, e.info)
+		e.mu.Unlock()
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Delete implements firehose.Backend: the stream goes DELETING, its loop
+// stops, and its directory (log included) is removed.
+func (r *Registry) Delete(ctx context.Context, name string) error {
+	e, err := r.get(name)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.info.Status = firehose.StatusDeleting
+	if err := r.persist(e); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	delete(r.streams, name)
+	r.mu.Unlock()
+	if e.deliver != nil {
+		e.deliver.Stop()
+	}
+	if e.log != nil {
+		_ = e.log.Close()
+	}
+	if err := os.RemoveAll(e.dir); err != nil {
+		return fmt.Errorf("remove stream %s: %w", name, err)
+	}
+	r.log.Info("delivery stream deleted", "stream", name)
+	return atomicfile.SyncDir(r.opts.Dir)
+}
+
+// Update implements firehose.Backend.
+func (r *Registry) Update(ctx context.Context, name string, fn func(*firehose.StreamInfo) error) error {
+	e, err := r.get(name)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	next := e.info
+	if err := fn(&next); err != nil {
+		return err
+	}
+	prev := e.info
+	e.info = next
+	if err := r.persist(e); err != nil {
+		e.info = prev
+		return err
+	}
+	if e.deliver != nil {
+		e.deliver.Update(next)
+	}
+	return nil
+}
+
+// Put implements firehose.Backend.
+func (r *Registry) Put(ctx context.Context, name string, b *buffer.Batch) (uint64, uint64, error) {
+	r.mu.RLock()
+	e, ok := r.streams[name]
+	r.mu.RUnlock()
+	if !ok {
+		return 0, 0, fmt.Errorf("stream %s: %w", name, firehose.ErrStreamNotFound)
+	}
+	// The log and salt are fixed once the stream is ACTIVE; reading them
+	// without e.mu keeps Update from stalling producers.
+	lg, salt := e.activeLog()
+	if lg == nil {
+		return 0, 0, fmt.Errorf("stream %s: %w", name, firehose.ErrStreamNotActive)
+	}
+	first, err := lg.Append(ctx, b)
+	if err != nil {
+		return 0, 0, fmt.Errorf("append to %s: %w", name, err)
+	}
+	return salt, first, nil
+}
+
+func (e *entry) activeLog() (buffer.Log, uint64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.info.Status != firehose.StatusActive {
+		return nil, 0
+	}
+	return e.log, e.info.Salt
+}
+
+// Idle returns a channel closed when the stream's delivery loop next finds
+// nothing left to deliver (tests, benchmarks and shutdown).
+func (r *Registry) Idle(name string) (<-chan struct{}, error) {
+	e, err := r.get(name)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.deliver == nil {
+		return nil, fmt.Errorf("stream %s: %w", name, firehose.ErrStreamNotActive)
+	}
+	return e.deliver.Idle(), nil
+}
+
+// Close stops every delivery loop and closes every log. Objects being
+// written are abandoned and redone at the next Open.
+func (r *Registry) Close() error {
+	r.mu.Lock()
+	es := r.streams
+	r.streams = map[string]*entry{}
+	r.mu.Unlock()
+	var errs []error
+	for _, e := range es {
+		e.mu.Lock()
+		if e.deliver != nil {
+			e.deliver.Stop()
+		}
+		if e.log != nil {
+			if err := e.log.Close(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		e.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}
