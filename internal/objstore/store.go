@@ -57,4 +57,9 @@ var (
 	// ErrInvalidKey is returned for bucket names or keys that are not valid
 	// or would leave the store's root.
 	ErrInvalidKey = errors.New("objstore: invalid bucket or key")
+	// ErrKeyConflict is returned by stores that keep keys as file paths
+	// (Local) when a key cannot be stored next to an existing one: "a/b"
+	// when "a" is an object, or "a" when objects "a/..." exist. S3 allows
+	// both; a file system cannot. Retrying does not help.
+	ErrKeyConflict = errors.New("objstore: key conflicts with an existing object")
 )
