@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -27,6 +30,7 @@ type serveConfig struct {
 	logLevel    string
 	logFormat   string
 	createDelay time.Duration
+	cpuProfile  string
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -40,6 +44,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&c.createDelay, "create-delay", 0, "how long new streams stay CREATING before ACTIVE (AWS takes seconds)")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -76,6 +81,17 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if c.cpuProfile != "" {
+		stop, err := startCPUProfile(c.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := stop(); err != nil {
+				log.Error("write CPU profile", "err", err)
+			}
+		}()
+	}
 	if err := os.MkdirAll(c.dataDir, 0o755); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
@@ -105,6 +121,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	srv := server.New(log)
 	srv.AddJSONService(fh.JSONService())
+	srv.Handle("GET /_hydrant/streams", streamsHandler(reg))
+	srv.Handle("GET /_hydrant/streams/{name}", streamsHandler(reg))
 
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
@@ -116,4 +134,47 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	err = srv.Serve(ctx, ln, 10*time.Second)
 	log.Info("hydrant stopped")
 	return err
+}
+
+// startCPUProfile starts profiling the process into path; stop ends the
+// profile and closes the file.
+func startCPUProfile(path string) (stop func() error, err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("create CPU profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("start CPU profile: %w", err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
+}
+
+// streamsHandler serves /_hydrant/streams[/{name}]: each stream's buffer
+// (acknowledged and delivered sequence numbers, backlog). hydrant bench uses
+// it to measure the time from acknowledgement to a visible object.
+func streamsHandler(reg *stream.Registry) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if name := r.PathValue("name"); name != "" {
+			st, err := reg.Stats(name)
+			if err != nil {
+				w.WriteHeader(http.StatusNotFound)
+				_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+				return
+			}
+			_ = json.NewEncoder(w).Encode(st)
+			return
+		}
+		all := []stream.Stats{}
+		for _, n := range reg.Names() {
+			if st, err := reg.Stats(n); err == nil {
+				all = append(all, st)
+			}
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"streams": all})
+	})
 }

@@ -382,3 +382,59 @@ func (r *Registry) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Stats is a stream's buffer as hydrant's own endpoints report it.
+type Stats struct {
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	// Appended is the sequence number of the last acknowledged record (0
+	// when none was ever appended since the log's start).
+	Appended uint64 `json:"appended"`
+	// Delivered is the sequence number of the last record whose object is
+	// stored and committed.
+	Delivered uint64 `json:"delivered"`
+	// BufferedRecords and BufferedBytes are what is acknowledged but not yet
+	// delivered; OldestUndelivered is the arrival of the oldest of it.
+	BufferedRecords   int        `json:"bufferedRecords"`
+	BufferedBytes     int64      `json:"bufferedBytes"`
+	OldestUndelivered *time.Time `json:"oldestUndelivered,omitempty"`
+}
+
+// Stats reports a stream's buffer.
+func (r *Registry) Stats(name string) (Stats, error) {
+	e, err := r.get(name)
+	if err != nil {
+		return Stats{}, err
+	}
+	e.mu.Lock()
+	st := Stats{Name: e.info.Name, Status: e.info.Status}
+	lg := e.log
+	e.mu.Unlock()
+	if lg == nil {
+		return st, nil
+	}
+	upto, _ := lg.Committed()
+	b := lg.Backlog(upto)
+	st.Delivered = upto - 1
+	st.Appended = upto - 1
+	if !b.Empty() {
+		st.Appended = b.To - 1
+		st.BufferedRecords = b.Records
+		st.BufferedBytes = b.Bytes
+		oldest := b.Oldest
+		st.OldestUndelivered = &oldest
+	}
+	return st, nil
+}
+
+// Names returns the names of every stream, sorted.
+func (r *Registry) Names() []string {
+	r.mu.RLock()
+	out := make([]string, 0, len(r.streams))
+	for n := range r.streams {
+		out = append(out, n)
+	}
+	r.mu.RUnlock()
+	sort.Strings(out)
+	return out
+}
