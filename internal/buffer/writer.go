@@ -1,0 +1,345 @@
+package buffer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+)
+
+// request is one Append waiting for the writer. Requests are pooled; the
+// done channel is reused, so a request goes back to the pool only once the
+// writer can no longer touch it.
+type request struct {
+	b       *Batch
+	arrival int64 // Unix milliseconds
+	size    int64 // frame bytes
+	state   atomic.Int32
+	seq     uint64
+	err     error
+	done    chan struct{} // capacity 1; receives once per use
+}
+
+// Request states: the writer claims a queued request before reading its
+// batch; Append may cancel it only while it is still queued, so that the
+// caller never gets its Batch back while the writer is copying it.
+const (
+	reqQueued int32 = iota
+	reqTaken
+	reqCancelled
+)
+
+// writer is the state owned by the writer goroutine.
+type writer struct {
+	reqs   []*request // taken from the queue, not yet answered
+	group  []*request // the group being written
+	frames []frame    // index entries of the group
+	buf    []byte     // the group's frames, written with one pwrite
+	seg    *segment   // active segment
+	next   uint64     // next sequence number to assign
+	err    error      // sticky failure, wrapping ErrFull; nil when healthy
+	repair bool       // the active segment may hold bytes past seg.size
+}
+
+// maxKeptBuf bounds the write buffer kept between groups after a burst.
+const maxKeptBuf = 64 << 20
+
+var errEmptyBatch = errors.New("buffer: empty batch")
+
+// Append queues the batch for the writer and waits until its group is
+// fsynced. It does no per-record work: the writer copies the batch bytes
+// verbatim into its frame. Canceling ctx abandons the wait only while the
+// batch is still queued; once the writer has it, Append waits for the fsync
+// (milliseconds) so that b is never reused while being copied.
+func (l *SegmentLog) Append(ctx context.Context, b *Batch) (uint64, error) {
+	if b.Len() == 0 {
+		return 0, errEmptyBatch
+	}
+	payload := payloadHeader + len(b.Bytes())
+	if payload > maxPayload {
+		return 0, fmt.Errorf("buffer: batch of %d bytes exceeds the frame limit of %d", payload, maxPayload)
+	}
+	now := l.opts.Now()
+	if s := l.sticky.Load(); s != nil && now.UnixNano() < s.retryAt {
+		return 0, s.err
+	}
+	size := int64(frameHeader + payload)
+	used := l.used.Add(size)
+	if max := l.opts.MaxBytes; max > 0 && used > max && used > size {
+		l.used.Add(-size)
+		return 0, fmt.Errorf("%w: %d bytes buffered, limit %d", ErrFull, used-size, max)
+	}
+
+	r := l.reqs.Get().(*request)
+	r.b, r.arrival, r.size = b, now.UnixMilli(), size
+	r.state.Store(reqQueued)
+	l.qmu.Lock()
+	if l.closed {
+		l.qmu.Unlock()
+		l.used.Add(-size)
+		r.b = nil
+		l.reqs.Put(r)
+		return 0, ErrClosed
+	}
+	l.queue = append(l.queue, r)
+	l.qmu.Unlock()
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		if r.state.CompareAndSwap(reqQueued, reqCancelled) {
+			// The writer will skip it; it still holds the pointer, so
+			// the request is left to the garbage collector.
+			l.used.Add(-size)
+			return 0, fmt.Errorf("buffer: append: %w", ctx.Err())
+		}
+		<-r.done
+	}
+	seq, err := r.seq, r.err
+	r.b, r.err = nil, nil
+	l.reqs.Put(r)
+	return seq, err
+}
+
+// run is the writer goroutine: it takes everything queued, writes it as one
+// group, and repeats until Close, answering what was queued before exiting.
+func (l *SegmentLog) run() {
+	defer close(l.done)
+	w := &l.w
+	for {
+		l.qmu.Lock()
+		w.reqs = append(w.reqs, l.queue...)
+		clear(l.queue)
+		l.queue = l.queue[:0]
+		closed := l.closed
+		l.qmu.Unlock()
+		if len(w.reqs) == 0 {
+			if closed {
+				return
+			}
+			<-l.kick
+			continue
+		}
+		n := l.writeGroup(w.reqs)
+		rest := copy(w.reqs, w.reqs[n:])
+		clear(w.reqs[rest:])
+		w.reqs = w.reqs[:rest]
+	}
+}
+
+// writeGroup writes the longest prefix of reqs that fits in the active
+// segment (at least one, after rolling to a new segment if needed) with one
+// write and one fsync, publishes it and answers its appends. It returns how
+// many requests it consumed.
+func (l *SegmentLog) writeGroup(reqs []*request) int {
+	w := &l.w
+	if w.err != nil {
+		now := l.opts.Now()
+		if now.UnixNano() < l.sticky.Load().retryAt {
+			l.reject(reqs, w.err)
+			return len(reqs)
+		}
+		if err := l.repairActive(); err != nil {
+			l.fail(err)
+			l.reject(reqs, w.err)
+			return len(reqs)
+		}
+	}
+
+	buf, frames, group := w.buf[:0], w.frames[:0], w.group[:0]
+	seq := w.next
+	i := 0
+	for ; i < len(reqs); i++ {
+		r := reqs[i]
+		end := w.seg.size + int64(len(buf)) + r.size
+		if len(group) > 0 && end > l.opts.SegmentBytes {
+			break // the rest goes to the next segment, in the next group
+		}
+		if len(group) == 0 && w.seg.size > segHeaderSize && end > l.opts.SegmentBytes {
+			if err := l.roll(seq); err != nil {
+				l.fail(err)
+				l.reject(reqs, w.err)
+				return len(reqs)
+			}
+		}
+		if !r.state.CompareAndSwap(reqQueued, reqTaken) {
+			continue // canceled while queued
+		}
+		frames = append(frames, frame{
+			seq:     seq,
+			data:    r.b.DataBytes(),
+			arrival: r.arrival,
+			off:     w.seg.size + int64(len(buf)),
+			seg:     w.seg,
+			size:    uint32(r.size - frameHeader),
+			count:   uint32(r.b.Len()),
+		})
+		buf = appendFrame(buf, seq, r.arrival, r.b)
+		r.seq = seq
+		seq += uint64(r.b.Len())
+		group = append(group, r)
+	}
+	w.frames, w.group = frames, group
+	if cap(buf) <= maxKeptBuf {
+		w.buf = buf
+	} else {
+		w.buf = nil
+	}
+	if len(group) == 0 {
+		return i
+	}
+
+	err := l.writeSync(buf)
+	if err != nil {
+		l.fail(err)
+		// Nothing of the group is acknowledged: cut it off again.
+		if rerr := l.repairActive(); rerr != nil {
+			l.log.Error("buffer: cannot cut failed write off the segment", "segment", w.seg.path, "offset", w.seg.size, "err", rerr)
+		}
+		for _, r := range group {
+			l.answer(r, 0, w.err)
+		}
+		clear(group)
+		return i
+	}
+	w.seg.size += int64(len(buf))
+	w.next = seq
+	if w.err != nil {
+		l.log.Info("buffer: writes succeed again, accepting appends", "segment", w.seg.path)
+		w.err = nil
+		l.sticky.Store(nil)
+	}
+	l.publish(frames, seq)
+	for _, r := range group {
+		l.answer(r, r.seq, nil)
+	}
+	clear(group)
+	clear(frames)
+	return i
+}
+
+// writeSync writes buf at the end of the active segment and syncs it.
+func (l *SegmentLog) writeSync(buf []byte) error {
+	w := &l.w
+	w.repair = true // from here the file may hold bytes past seg.size
+	if _, err := w.seg.f.WriteAt(buf, w.seg.size); err != nil {
+		return fmt.Errorf("write segment %s at %d: %w", w.seg.path, w.seg.size, err)
+	}
+	if err := w.seg.f.Sync(); err != nil {
+		return fmt.Errorf("sync segment %s: %w", w.seg.path, err)
+	}
+	w.repair = false
+	return nil
+}
+
+// repairActive truncates the active segment back to its last durable frame
+// after a failed write, and syncs that, so that pages whose fsync failed are
+// never trusted again.
+func (l *SegmentLog) repairActive() error {
+	w := &l.w
+	if !w.repair {
+		return nil
+	}
+	if err := w.seg.f.Truncate(w.seg.size); err != nil {
+		return fmt.Errorf("truncate segment %s to %d: %w", w.seg.path, w.seg.size, err)
+	}
+	if err := w.seg.f.Sync(); err != nil {
+		return fmt.Errorf("sync truncated segment %s: %w", w.seg.path, err)
+	}
+	w.repair = false
+	return nil
+}
+
+// fail makes err sticky: appends are refused until RetryInterval has passed.
+func (l *SegmentLog) fail(err error) {
+	w := &l.w
+	if w.err == nil {
+		l.log.Error("buffer: write failed, refusing appends", "err", err, "retry", l.opts.RetryInterval)
+	} else {
+		l.log.Warn("buffer: retry failed", "err", err)
+	}
+	w.err = fmt.Errorf("%w: %w", ErrFull, err)
+	retryAt := l.opts.Now().Add(l.opts.RetryInterval).UnixNano()
+	l.sticky.Store(&stickyError{err: w.err, retryAt: retryAt})
+}
+
+// reject answers every request still queued in reqs with err.
+func (l *SegmentLog) reject(reqs []*request, err error) {
+	for _, r := range reqs {
+		if r.state.CompareAndSwap(reqQueued, reqTaken) {
+			l.answer(r, 0, err)
+		}
+	}
+}
+
+// answer wakes the Append waiting on r. A failed request no longer counts
+// towards the buffered bytes.
+func (l *SegmentLog) answer(r *request, seq uint64, err error) {
+	if err != nil {
+		l.used.Add(-r.size)
+	}
+	r.seq, r.err = seq, err
+	r.done <- struct{}{}
+}
+
+// publish adds a durable group to the index and wakes the delivery loop.
+func (l *SegmentLog) publish(frames []frame, next uint64) {
+	l.mu.Lock()
+	for i := range frames {
+		frames[i].cum = l.total
+		l.total += frames[i].data
+	}
+	l.frames = append(l.frames, frames...)
+	l.next = next
+	if l.taken {
+		close(l.notify)
+		l.notify = make(chan struct{})
+		l.taken = false
+	}
+	l.mu.Unlock()
+}
+
+// roll starts a new active segment whose first record is first.
+func (l *SegmentLog) roll(first uint64) error {
+	seg, err := l.createSegment(first)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	l.segs = append(l.segs, seg)
+	l.mu.Unlock()
+	l.w.seg = seg
+	l.w.repair = false
+	return nil
+}
+
+// createSegment creates a segment file holding just its header, durably:
+// the header is synced and so is the directory entry.
+func (l *SegmentLog) createSegment(first uint64) (*segment, error) {
+	path := filepath.Join(l.dir, segName(first))
+	f, err := l.opts.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("create segment: %w", err)
+	}
+	var h [segHeaderSize]byte
+	putSegHeader(h[:], first)
+	if _, err = f.WriteAt(h[:], 0); err != nil {
+		err = fmt.Errorf("write segment header %s: %w", path, err)
+	} else if err = f.Sync(); err != nil {
+		err = fmt.Errorf("sync segment %s: %w", path, err)
+	} else if err = syncDir(l.dir); err != nil {
+		err = fmt.Errorf("sync log dir: %w", err)
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, err
+	}
+	return &segment{first: first, path: path, f: f, size: segHeaderSize}, nil
+}
