@@ -8,9 +8,7 @@ package deliver
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -20,7 +18,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/hydrant-io/hydrant/internal/buffer"
-	"github.com/hydrant-io/hydrant/internal/compress"
 	"github.com/hydrant-io/hydrant/internal/firehose"
 	"github.com/hydrant-io/hydrant/internal/keys"
 	"github.com/hydrant-io/hydrant/internal/objstore"
@@ -36,6 +33,9 @@ type Config struct {
 	Now func() time.Time
 	// Observer is told about each delivered object; nil means none.
 	Observer Observer
+	// Stages builds the stream's processing pipeline and record format;
+	// nil means records are delivered as they are.
+	Stages Stages
 }
 
 // Observer receives delivery events, for metrics and tests.
@@ -179,14 +179,7 @@ func (d *Deliverer) run(ctx context.Context) {
 // plan decides the key and framing of the next object.
 func (d *Deliverer) plan(st *firehose.StreamInfo, span buffer.Span) (Plan, error) {
 	dest := &st.Destination
-	loc := time.UTC
-	if tz := dest.CustomTimeZone; tz != nil && *tz != "" {
-		l, err := time.LoadLocation(*tz)
-		if err != nil {
-			return Plan{}, fmt.Errorf("load CustomTimeZone %s: %w", *tz, err)
-		}
-		loc = l
-	}
+	loc := d.location(st)
 	data, _, err := keys.Resolve(dest.Prefix, dest.ErrorOutputPrefix)
 	if err != nil {
 		return Plan{}, err
@@ -197,10 +190,7 @@ func (d *Deliverer) plan(st *firehose.StreamInfo, span buffer.Span) (Plan, error
 		return Plan{}, err
 	}
 	format := *dest.CompressionFormat
-	ext := compress.Extension(format)
-	if fe := dest.FileExtension; fe != nil && *fe != "" {
-		ext = *fe
-	}
+	ext := firehose.ObjectExtension(dest)
 	id := uuid.NewString()
 	return Plan{
 		From:        span.From,
@@ -222,7 +212,7 @@ func (d *Deliverer) deliver(ctx context.Context, p Plan) bool {
 	backoff := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		start := d.now()
-		err := d.write(ctx, p)
+		_, err := d.write(ctx, p)
 		if err == nil {
 			if err := d.cfg.Log.Commit(ctx, p.To, nil); err != nil {
 				if ctx.Err() != nil {
@@ -254,24 +244,16 @@ func (d *Deliverer) deliver(ctx context.Context, p Plan) bool {
 	}
 }
 
-// write streams the planned range through the codec into the store.
-func (d *Deliverer) write(ctx context.Context, p Plan) error {
-	meta := objstore.Meta{ContentType: "application/octet-stream", ContentEncoding: compress.ContentEncoding(p.Compression)}
-	return d.cfg.Store.Put(ctx, p.Bucket, p.Key, meta, func(w io.Writer) error {
-		cw, err := compress.NewWriter(p.Compression, w, compress.Options{EntryName: p.ObjectID, ModTime: p.Time})
-		if err != nil {
-			return err
+// location is the stream's CustomTimeZone (UTC when unset); the zone was
+// checked at Create, so a load failure falls back to UTC.
+func (d *Deliverer) location(st *firehose.StreamInfo) *time.Location {
+	if tz := st.Destination.CustomTimeZone; tz != nil && *tz != "" {
+		if l, err := time.LoadLocation(*tz); err == nil {
+			return l
 		}
-		err = d.cfg.Log.Read(ctx, p.From, p.To, func(r buffer.Record) error {
-			_, err := cw.Write(r.Data)
-			return err
-		})
-		if err != nil {
-			_ = cw.Close()
-			return fmt.Errorf("read records %d-%d: %w", p.From, p.To, err)
-		}
-		return cw.Close()
-	})
+		d.log.Error("unknown CustomTimeZone; using UTC", "zone", *tz)
+	}
+	return time.UTC
 }
 
 // sleep waits for d, a wake-up, an append (when ch is set) or the end of
@@ -312,7 +294,3 @@ func (d *Deliverer) notifyFlushed() {
 	d.flushed = nil
 	d.mu.Unlock()
 }
-
-var errStopped = errors.New("deliver: stopped")
-
-var _ = errStopped

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hydrant-io/hydrant/internal/awsproto"
+	"github.com/hydrant-io/hydrant/internal/compress"
 )
 
 // Destination and source members of CreateDeliveryStreamInput that hydrant
@@ -263,4 +263,20 @@ func isTrue(b *bool) bool { return b != nil && *b }
 
 func itoa(n int) string { return string(appendInt(nil, int64(n))) }
 
-var _ = awsproto.ValidationException
+
+// ObjectExtension is the extension of a destination's delivered objects:
+// FileExtension when set, else .parquet/.orc with format conversion, else the
+// compression format's.
+func ObjectExtension(d *ExtendedS3Destination) string {
+	if fe := d.FileExtension; fe != nil && *fe != "" {
+		return *fe
+	}
+	if dc := d.DataFormatConversionConfiguration; dc != nil && (dc.Enabled == nil || *dc.Enabled) &&
+		dc.OutputFormatConfiguration != nil && dc.OutputFormatConfiguration.Serializer != nil {
+		if dc.OutputFormatConfiguration.Serializer.OrcSerDe != nil {
+			return ".orc"
+		}
+		return ".parquet"
+	}
+	return compress.Extension(deref(d.CompressionFormat))
+}

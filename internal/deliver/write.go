@@ -1,0 +1,183 @@
+package deliver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/google/uuid"
+
+	"github.com/hydrant-io/hydrant/internal/buffer"
+	"github.com/hydrant-io/hydrant/internal/compress"
+	"github.com/hydrant-io/hydrant/internal/firehose"
+	"github.com/hydrant-io/hydrant/internal/keys"
+	"github.com/hydrant-io/hydrant/internal/objstore"
+)
+
+// write produces the planned object: it reads the planned range from the log,
+// runs it through the stream's processing pipeline and format (when it has
+// them) and the compression codec, straight into the store, then writes the
+// records that failed on the way to the error output. It is called again,
+// from scratch, when an attempt fails.
+func (d *Deliverer) write(ctx context.Context, p Plan) (written bool, err error) {
+	st := d.stream.Load()
+	var pl Pipeline
+	var fm Format
+	if d.cfg.Stages != nil {
+		if pl, fm, err = d.cfg.Stages(ctx, st); err != nil {
+			return false, err
+		}
+	}
+	var failures []Failure
+	meta := objstore.Meta{ContentType: "application/octet-stream", ContentEncoding: compress.ContentEncoding(p.Compression)}
+	err = d.cfg.Store.Put(ctx, p.Bucket, p.Key, meta, func(w io.Writer) error {
+		failures = failures[:0]
+		cw, err := compress.NewWriter(p.Compression, w, compress.Options{EntryName: p.ObjectID, ModTime: p.Time})
+		if err != nil {
+			return err
+		}
+		var enc Encoder = rawEncoder{cw}
+		if fm != nil {
+			if enc, err = fm.NewEncoder(cw); err != nil {
+				return err
+			}
+		}
+		n := 0
+		emit := func(r Rec) error {
+			err := enc.Encode(r)
+			var ce *ConversionError
+			if errors.As(err, &ce) {
+				failures = append(failures, Failure{
+					Type: "format-conversion-failed", Raw: append([]byte(nil), r.Data...), Arrival: r.Arrival, Seq: r.Seq,
+					Code: ce.Code, Message: ce.Message, Attempts: 1, Table: ce.Table,
+				})
+				return nil
+			}
+			if err == nil {
+				n++
+			}
+			return err
+		}
+		if err := d.produce(ctx, p, pl, emit, func(f []Failure) { failures = append(failures, f...) }); err != nil {
+			_ = enc.Close()
+			_ = cw.Close()
+			return err
+		}
+		if n == 0 {
+			return errEmptyObject
+		}
+		if err := enc.Close(); err != nil {
+			return err
+		}
+		return cw.Close()
+	})
+	if err != nil && !errors.Is(err, errEmptyObject) {
+		return false, err
+	}
+	written = err == nil
+	if len(failures) > 0 {
+		if err := d.writeFailures(ctx, st, p, failures); err != nil {
+			return written, fmt.Errorf("write error output: %w", err)
+		}
+	}
+	return written, nil
+}
+
+// produce feeds the planned records, processed when there is a pipeline, to
+// emit; failures go to fail.
+func (d *Deliverer) produce(ctx context.Context, p Plan, pl Pipeline, emit func(Rec) error, fail func([]Failure)) error {
+	if pl == nil {
+		return d.cfg.Log.Read(ctx, p.From, p.To, func(r buffer.Record) error {
+			return emit(Rec{Data: r.Data, Arrival: r.Arrival, Seq: r.Seq})
+		})
+	}
+	var chunk []Rec
+	var size int64
+	limit := pl.ChunkBytes()
+	flush := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		out, failed, err := pl.Process(ctx, chunk)
+		if err != nil {
+			return fmt.Errorf("process records: %w", err)
+		}
+		fail(failed)
+		for _, r := range out {
+			if err := emit(r); err != nil {
+				return err
+			}
+		}
+		chunk, size = chunk[:0], 0
+		return nil
+	}
+	err := d.cfg.Log.Read(ctx, p.From, p.To, func(r buffer.Record) error {
+		if size > 0 && size+int64(len(r.Data)) > limit {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		chunk = append(chunk, Rec{Data: append([]byte(nil), r.Data...), Arrival: r.Arrival, Seq: r.Seq})
+		size += int64(len(r.Data))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return flush()
+}
+
+// writeFailures writes failed records under the ErrorOutputPrefix, one
+// object per error-output-type, as newline-delimited JSON in Firehose's
+// layout and without an extension.
+func (d *Deliverer) writeFailures(ctx context.Context, st *firehose.StreamInfo, p Plan, failures []Failure) error {
+	byType := map[string][]Failure{}
+	for _, f := range failures {
+		byType[f.Type] = append(byType[f.Type], f)
+	}
+	types := make([]string, 0, len(byType))
+	for t := range byType {
+		types = append(types, t)
+	}
+	sort.Strings(types)
+	_, errs, err := keys.Resolve(st.Destination.Prefix, st.Destination.ErrorOutputPrefix)
+	if err != nil {
+		return err
+	}
+	loc := d.location(st)
+	now := d.now()
+	for _, typ := range types {
+		fs := byType[typ]
+		oldest := fs[0].Arrival
+		for _, f := range fs {
+			if f.Arrival.Before(oldest) {
+				oldest = f.Arrival
+			}
+		}
+		prefix, err := errs.Eval(keys.Env{Time: oldest.In(loc), Location: loc, ErrorOutputType: typ})
+		if err != nil {
+			return err
+		}
+		// The same plan always names its error objects the same way, so a
+		// redo overwrites rather than duplicates them.
+		id := uuid.NewSHA1(uuid.MustParse(p.ObjectID), []byte("error-output:"+typ)).String()
+		key := prefix + keys.ObjectName(st.Name, fmt.Sprint(st.VersionID), oldest.In(loc), id, "")
+		err = d.cfg.Store.Put(ctx, p.Bucket, key, objstore.Meta{ContentType: "application/octet-stream"}, func(w io.Writer) error {
+			var line []byte
+			for _, f := range fs {
+				line = append(renderFailure(line[:0], f, now), '\n')
+				if _, err := w.Write(line); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		d.log.Warn("records written to the error output", "error_output_type", typ, "records", len(fs), "key", key, "error_code", fs[0].Code)
+	}
+	return nil
+}
