@@ -157,7 +157,9 @@ func TestPipelineAndErrorOutput(t *testing.T) {
 func TestAllDroppedWritesNoObject(t *testing.T) {
 	f := newFixture(t, firehose.ExtendedS3Destination{})
 	f.put(t, "drop1", "drop2")
-	f.run(t, func(ctx context.Context, st *firehose.StreamInfo) (Pipeline, Format, error) { return &upper{}, nil, nil })
+	f.run(t, func(ctx context.Context, st *firehose.StreamInfo) (Pipeline, Format, error) {
+		return &upper{}, nil, nil
+	})
 	if objs := f.objects(t); len(objs) != 0 {
 		t.Fatalf("objects written for dropped records: %v", objs)
 	}
@@ -188,7 +190,9 @@ func (e encFunc) Close() error       { return nil }
 func TestFormatConversionFailures(t *testing.T) {
 	f := newFixture(t, firehose.ExtendedS3Destination{})
 	f.put(t, "ok", "xx", "ok2")
-	f.run(t, func(ctx context.Context, st *firehose.StreamInfo) (Pipeline, Format, error) { return nil, csvFormat{}, nil })
+	f.run(t, func(ctx context.Context, st *firehose.StreamInfo) (Pipeline, Format, error) {
+		return nil, csvFormat{}, nil
+	})
 	objs := f.objects(t)
 	var data, errs string
 	for k, v := range objs {

@@ -263,7 +263,6 @@ func isTrue(b *bool) bool { return b != nil && *b }
 
 func itoa(n int) string { return string(appendInt(nil, int64(n))) }
 
-
 // ObjectExtension is the extension of a destination's delivered objects:
 // FileExtension when set, else .parquet/.orc with format conversion, else the
 // compression format's.
