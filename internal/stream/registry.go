@@ -40,6 +40,9 @@ type Options struct {
 	CreateDelay time.Duration
 	// Observer receives delivery events (metrics); may be nil.
 	Observer deliver.Observer
+	// Stages builds each stream's processing pipeline and record format
+	// (processors, format conversion); nil delivers records as they are.
+	Stages deliver.Stages
 }
 
 // Registry implements firehose.Backend over local files.
@@ -149,6 +152,7 @@ func (r *Registry) activate(e *entry) error {
 		Store:    r.opts.Store,
 		Logger:   r.log,
 		Observer: r.opts.Observer,
+		Stages:   r.opts.Stages,
 	})
 	return nil
 }
