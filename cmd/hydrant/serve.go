@@ -31,6 +31,7 @@ type serveConfig struct {
 	logFormat   string
 	createDelay time.Duration
 	cpuProfile  string
+	security    securityConfig
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -45,7 +46,11 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&c.createDelay, "create-delay", 0, "how long new streams stay CREATING before ACTIVE (AWS takes seconds)")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
+	c.security.register(fs)
 	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if err := c.security.validate(); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
@@ -78,6 +83,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	log, err := newLogger(stderr, c.logLevel, c.logFormat)
+	if err != nil {
+		return err
+	}
+	// Credentials, TLS and the loopback rule are settled before anything
+	// is opened, so a refusal leaves nothing behind.
+	sec, err := c.security.load(ctx, c.listen, log)
 	if err != nil {
 		return err
 	}
@@ -120,6 +131,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	srv := server.New(log)
+	sec.install(srv)
 	srv.AddJSONService(fh.JSONService())
 	srv.Handle("GET /_hydrant/streams", streamsHandler(reg))
 	srv.Handle("GET /_hydrant/streams/{name}", streamsHandler(reg))
@@ -130,7 +142,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	srv.SetReady(true)
 	abs, _ := filepath.Abs(c.dataDir)
-	log.Info("hydrant serving", "version", version, "addr", ln.Addr().String(), "data_dir", abs, "region", c.region, "account_id", c.accountID)
+	log.Info("hydrant serving", "version", version, "addr", ln.Addr().String(), "scheme", sec.scheme(), "data_dir", abs, "region", c.region, "account_id", c.accountID)
 	err = srv.Serve(ctx, ln, 10*time.Second)
 	log.Info("hydrant stopped")
 	return err

@@ -39,6 +39,15 @@ type JSONService struct {
 	// they are read.
 	MaxBody int64
 	Logger  *slog.Logger
+	// Verifier, when set, checks every request's SigV4 signature, scoped to
+	// the signing name SigningName, before the operation runs; nil accepts
+	// any request, signed or not. See json11_auth.go.
+	Verifier    *Verifier
+	SigningName string
+	// Budget, when set, bounds the body bytes held by in-flight requests
+	// (one budget is shared by every service of a server); a request that
+	// cannot get its share in time is answered "Slow down.".
+	Budget *Budget
 
 	bufs sync.Pool
 }
@@ -60,6 +69,17 @@ func (s *JSONService) ServeOperation(w http.ResponseWriter, r *http.Request, op 
 		WriteJSONError(w, &Error{Type: UnknownOperationException, Message: "Operation " + op + " is not supported.", Status: http.StatusBadRequest})
 		return
 	}
+	signed, aerr := s.authenticate(r)
+	if aerr != nil {
+		WriteJSONError(w, aerr)
+		return
+	}
+	reserved, ok := s.Budget.Acquire(r.Context(), s.reservation(r))
+	if !ok {
+		WriteJSONError(w, Unavailable("Slow down."))
+		return
+	}
+	defer s.Budget.Release(reserved)
 	bp, _ := s.bufs.Get().(*[]byte)
 	if bp == nil {
 		b := make([]byte, 0, 64<<10)
@@ -81,6 +101,12 @@ func (s *JSONService) ServeOperation(w http.ResponseWriter, r *http.Request, op 
 		s.logger().Debug("read request body", "op", op, "err", err)
 		WriteJSONError(w, &Error{Type: SerializationException, Message: "Could not read request body", Status: http.StatusBadRequest})
 		return
+	}
+	if signed != nil {
+		if _, aerr := signed.VerifyBody(body); aerr != nil {
+			WriteJSONError(w, aerr)
+			return
+		}
 	}
 	res, err := h(r.Context(), body)
 	if err != nil {

@@ -17,6 +17,10 @@ import (
 // TargetPrefix is the X-Amz-Target prefix of the Firehose API.
 const TargetPrefix = "Firehose_20150804"
 
+// SigningName is the service name in the SigV4 credential scope of
+// Firehose requests.
+const SigningName = "firehose"
+
 // maxRequestBody bounds every Firehose request body before it is read: a
 // PutRecordBatch of 4 MiB of data is about 5.6 MB of base64 plus its
 // envelope, so 16 MiB leaves room to answer oversized batches with AWS's own
@@ -74,6 +78,7 @@ func NewService(b Backend, opts Options) (*Service, error) {
 func (s *Service) JSONService() *awsproto.JSONService {
 	return &awsproto.JSONService{
 		TargetPrefix: TargetPrefix,
+		SigningName:  SigningName,
 		MaxBody:      maxRequestBody,
 		Logger:       s.log,
 		Ops: map[string]awsproto.JSONHandler{

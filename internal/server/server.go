@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -22,6 +23,11 @@ type Server struct {
 	log   *slog.Logger
 	ready atomic.Bool
 	http  *http.Server
+
+	verifier *awsproto.Verifier // nil: accept any request (loopback only)
+	budget   *awsproto.Budget
+	limits   Limits
+	tls      *tls.Config // nil: plain HTTP
 }
 
 // New builds a server; register services and handlers, then Serve.
@@ -30,14 +36,18 @@ func New(log *slog.Logger) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{json: map[string]*awsproto.JSONService{}, mux: http.NewServeMux(), log: log}
+	s.SetLimits(Limits{})
 	s.mux.HandleFunc("GET /_hydrant/health", s.health)
 	s.mux.HandleFunc("/", s.root)
 	return s
 }
 
-// AddJSONService routes X-Amz-Target: <svc.TargetPrefix>.<Op> to svc.
+// AddJSONService routes X-Amz-Target: <svc.TargetPrefix>.<Op> to svc. The
+// service gets the server's verifier and in-flight budget unless it has
+// its own.
 func (s *Server) AddJSONService(svc *awsproto.JSONService) {
 	s.json[svc.TargetPrefix] = svc
+	s.equip(svc)
 }
 
 // Handle registers a handler for hydrant's own endpoints (metrics, UI, ...).
@@ -81,15 +91,23 @@ func (s *Server) root(w http.ResponseWriter, r *http.Request) {
 func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
 	s.http = &http.Server{
 		Handler:           s.mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute,
-		WriteTimeout:      2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
+		ReadHeaderTimeout: s.limits.ReadHeaderTimeout,
+		ReadTimeout:       s.limits.ReadTimeout,
+		WriteTimeout:      s.limits.WriteTimeout,
+		IdleTimeout:       s.limits.IdleTimeout,
+		MaxHeaderBytes:    s.limits.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		TLSConfig:         s.tls,
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- s.http.Serve(ln) }()
+	go func() {
+		if s.tls != nil {
+			// The certificate is in TLSConfig; ServeTLS adds HTTP/2.
+			errc <- s.http.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- s.http.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err
