@@ -1,0 +1,338 @@
+// Package catalog is a Glue-compatible data catalog: databases and versioned
+// tables with Glue's shapes, names and error types, persisted in the data
+// dir. Record format conversion reads its table schemas from here, and the
+// Glue API subset people use to define tables (CreateTable, GetTable, ...)
+// is served over awsJson1_1 with X-Amz-Target: AWSGlue.<Operation>.
+package catalog
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hydrant-io/hydrant/internal/atomicfile"
+)
+
+// DefaultDatabase exists in every catalog, as in Glue.
+const DefaultDatabase = "default"
+
+// ErrNotFound is wrapped by every "not found" error (database or table).
+var ErrNotFound = errors.New("entity not found")
+
+// ErrExists is wrapped when a database or table already exists.
+var ErrExists = errors.New("already exists")
+
+// ErrConcurrent is wrapped when UpdateTable's VersionId is not the latest.
+var ErrConcurrent = errors.New("concurrent modification")
+
+// Error is a catalog error with Glue's message ("Database x not found.",
+// "Table already exists.", ...); it wraps ErrNotFound, ErrExists or
+// ErrConcurrent.
+type Error struct {
+	Kind    error
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Unwrap makes errors.Is(err, ErrNotFound) and friends hold.
+func (e *Error) Unwrap() error { return e.Kind }
+
+// Catalog is the store: every catalog ID's databases and tables, kept in
+// memory and written to <dir>/<catalogId>.json atomically on each change.
+type Catalog struct {
+	dir       string
+	accountID string
+	log       *slog.Logger
+	now       func() time.Time
+
+	mu       sync.Mutex
+	catalogs map[string]*state
+}
+
+// Open loads the catalog kept in dir (<data-dir>/catalog), creating it when
+// missing. accountID is the default catalog ID.
+func Open(dir, accountID string, log *slog.Logger) (*Catalog, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("open catalog: %w", err)
+	}
+	if _, err := atomicfile.CleanTemps(dir); err != nil {
+		return nil, fmt.Errorf("open catalog: %w", err)
+	}
+	c := &Catalog{dir: dir, accountID: accountID, log: log, now: time.Now, catalogs: map[string]*state{}}
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, fmt.Errorf("open catalog: %w", err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("open catalog: %w", err)
+		}
+		var st state
+		if err := json.Unmarshal(b, &st); err != nil {
+			return nil, fmt.Errorf("open catalog %s: %w", f, err)
+		}
+		if st.Databases == nil {
+			st.Databases = map[string]*storedDatabase{}
+		}
+		c.catalogs[strings.TrimSuffix(filepath.Base(f), ".json")] = &st
+	}
+	return c, nil
+}
+
+// AccountID is the default catalog ID.
+func (c *Catalog) AccountID() string { return c.accountID }
+
+// catalog returns (creating in memory) the state of a catalog ID, with its
+// default database. Callers hold c.mu.
+func (c *Catalog) catalog(id string) (string, *state) {
+	if id == "" {
+		id = c.accountID
+	}
+	st := c.catalogs[id]
+	if st == nil {
+		st = &state{Version: 1, Databases: map[string]*storedDatabase{}}
+		c.catalogs[id] = st
+	}
+	if st.Databases[DefaultDatabase] == nil {
+		created := Timestamp(c.now())
+		st.Databases[DefaultDatabase] = &storedDatabase{
+			Database: Database{
+				DatabaseInput: DatabaseInput{Name: DefaultDatabase, Description: ptr("Default Hive database")},
+				CreateTime:    &created, CatalogId: id,
+			},
+			Tables: map[string]*storedTable{},
+		}
+	}
+	return id, st
+}
+
+// save persists one catalog ID's state. Callers hold c.mu.
+func (c *Catalog) save(id string) error {
+	b, err := json.MarshalIndent(c.catalogs[id], "", " ")
+	if err != nil {
+		return err
+	}
+	// The catalog ID is used as a file name: keep it to what account IDs
+	// look like, so that no ID can name a path outside dir.
+	name := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-' || r == '_' {
+			return r
+		}
+		return '_'
+	}, id)
+	if err := atomicfile.Write(filepath.Join(c.dir, name+".json"), b, 0o644); err != nil {
+		return fmt.Errorf("save catalog: %w", err)
+	}
+	return nil
+}
+
+func dbNotFound(name string) error {
+	return &Error{Kind: ErrNotFound, Message: "Database " + name + " not found."}
+}
+
+func tableNotFound(name string) error {
+	return &Error{Kind: ErrNotFound, Message: "Table " + name + " not found."}
+}
+
+// CreateDatabase adds a database; names are stored lower-case, as Glue does.
+func (c *Catalog) CreateDatabase(ctx context.Context, catalogID string, in DatabaseInput) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	id, st := c.catalog(catalogID)
+	in.Name = strings.ToLower(in.Name)
+	if st.Databases[in.Name] != nil {
+		return &Error{Kind: ErrExists, Message: "Database already exists."}
+	}
+	created := Timestamp(c.now())
+	st.Databases[in.Name] = &storedDatabase{
+		Database: Database{DatabaseInput: in, CreateTime: &created, CatalogId: id},
+		Tables:   map[string]*storedTable{},
+	}
+	return c.save(id)
+}
+
+// GetDatabase returns a database.
+func (c *Catalog) GetDatabase(ctx context.Context, catalogID, name string) (*Database, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, st := c.catalog(catalogID)
+	db := st.Databases[strings.ToLower(name)]
+	if db == nil {
+		return nil, dbNotFound(name)
+	}
+	d := db.Database
+	return &d, nil
+}
+
+// Databases returns every database, sorted by name.
+func (c *Catalog) Databases(ctx context.Context, catalogID string) []Database {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, st := c.catalog(catalogID)
+	out := make([]Database, 0, len(st.Databases))
+	for _, db := range st.Databases {
+		out = append(out, db.Database)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// DeleteDatabase removes a database and its tables.
+func (c *Catalog) DeleteDatabase(ctx context.Context, catalogID, name string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	id, st := c.catalog(catalogID)
+	name = strings.ToLower(name)
+	if st.Databases[name] == nil {
+		return dbNotFound(name)
+	}
+	delete(st.Databases, name)
+	return c.save(id)
+}
+
+// CreateTable adds a table at version 0.
+func (c *Catalog) CreateTable(ctx context.Context, catalogID, dbName string, in TableInput) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	id, st := c.catalog(catalogID)
+	db := st.Databases[strings.ToLower(dbName)]
+	if db == nil {
+		return dbNotFound(dbName)
+	}
+	in.Name = strings.ToLower(in.Name)
+	if db.Tables[in.Name] != nil {
+		return &Error{Kind: ErrExists, Message: "Table already exists."}
+	}
+	now := Timestamp(c.now())
+	t := Table{TableInput: in, DatabaseName: db.Database.Name, CatalogId: id, VersionId: "0", CreateTime: &now, UpdateTime: &now}
+	db.Tables[in.Name] = &storedTable{Versions: []Table{t}}
+	return c.save(id)
+}
+
+// UpdateTable stores in as a new version of an existing table. When
+// versionID is set it must be the latest version (optimistic locking).
+func (c *Catalog) UpdateTable(ctx context.Context, catalogID, dbName string, in TableInput, versionID string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	id, st := c.catalog(catalogID)
+	db := st.Databases[strings.ToLower(dbName)]
+	if db == nil {
+		return dbNotFound(dbName)
+	}
+	in.Name = strings.ToLower(in.Name)
+	tbl := db.Tables[in.Name]
+	if tbl == nil {
+		return tableNotFound(in.Name)
+	}
+	last := tbl.latest()
+	if versionID != "" && versionID != last.VersionId {
+		return &Error{Kind: ErrConcurrent, Message: "Update table failed due to concurrent modifications."}
+	}
+	n, _ := strconv.Atoi(last.VersionId)
+	now := Timestamp(c.now())
+	t := Table{TableInput: in, DatabaseName: db.Database.Name, CatalogId: id, VersionId: strconv.Itoa(n + 1),
+		CreateTime: last.CreateTime, UpdateTime: &now}
+	tbl.Versions = append(tbl.Versions, t)
+	return c.save(id)
+}
+
+// DeleteTable removes a table and its versions.
+func (c *Catalog) DeleteTable(ctx context.Context, catalogID, dbName, name string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	id, st := c.catalog(catalogID)
+	db := st.Databases[strings.ToLower(dbName)]
+	if db == nil {
+		return dbNotFound(dbName)
+	}
+	name = strings.ToLower(name)
+	if db.Tables[name] == nil {
+		return tableNotFound(name)
+	}
+	delete(db.Tables, name)
+	return c.save(id)
+}
+
+// Table returns one version of a table: versionID "" or "LATEST" means the
+// newest. Errors wrap ErrNotFound when the database, table or version does
+// not exist. Record format conversion calls it at every delivery, so that a
+// new table version is picked up automatically.
+func (c *Catalog) Table(ctx context.Context, catalogID, dbName, name, versionID string) (*Table, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, st := c.catalog(catalogID)
+	db := st.Databases[strings.ToLower(dbName)]
+	if db == nil {
+		return nil, dbNotFound(dbName)
+	}
+	tbl := db.Tables[strings.ToLower(name)]
+	if tbl == nil {
+		return nil, tableNotFound(name)
+	}
+	if versionID == "" || strings.EqualFold(versionID, "LATEST") {
+		t := *tbl.latest()
+		return &t, nil
+	}
+	for _, v := range tbl.Versions {
+		if v.VersionId == versionID {
+			t := v
+			return &t, nil
+		}
+	}
+	return nil, &Error{Kind: ErrNotFound, Message: "Version " + versionID + " of table " + name + " not found."}
+}
+
+// Tables returns the latest version of every table of a database, sorted
+// by name.
+func (c *Catalog) Tables(ctx context.Context, catalogID, dbName string) ([]Table, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, st := c.catalog(catalogID)
+	db := st.Databases[strings.ToLower(dbName)]
+	if db == nil {
+		return nil, dbNotFound(dbName)
+	}
+	out := make([]Table, 0, len(db.Tables))
+	for _, t := range db.Tables {
+		out = append(out, *t.latest())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// TableVersions returns every version of a table, newest first, as Glue
+// lists them.
+func (c *Catalog) TableVersions(ctx context.Context, catalogID, dbName, name string) ([]Table, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, st := c.catalog(catalogID)
+	db := st.Databases[strings.ToLower(dbName)]
+	if db == nil {
+		return nil, dbNotFound(dbName)
+	}
+	tbl := db.Tables[strings.ToLower(name)]
+	if tbl == nil {
+		return nil, tableNotFound(name)
+	}
+	out := make([]Table, 0, len(tbl.Versions))
+	for i := len(tbl.Versions) - 1; i >= 0; i-- {
+		out = append(out, tbl.Versions[i])
+	}
+	return out, nil
+}
+
+func ptr[T any](v T) *T { return &v }

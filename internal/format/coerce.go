@@ -1,0 +1,436 @@
+package format
+
+import (
+	"math"
+	"math/big"
+	"strconv"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// put appends a present value of primitive node n.
+func (c *converter) put(n *node, rep int, v parquet.Value) {
+	c.cols[n.leaf] = append(c.cols[n.leaf], v.Level(rep, n.def, n.leaf))
+}
+
+// putBytes appends a byte-array value, copied into the batch's arena.
+func (c *converter) putBytes(n *node, rep int, b []byte) {
+	start := len(c.arena)
+	c.arena = append(c.arena, b...)
+	c.put(n, rep, parquet.ByteArrayValue(c.arena[start:len(c.arena):len(c.arena)]))
+}
+
+func isText(k Kind) bool { return k == String || k == Char || k == Varchar }
+
+// scalar reads a JSON scalar (or, for OpenX string columns, any value) into
+// primitive node n. ch is the value's first byte.
+func (c *converter) scalar(n *node, rep int, ch byte) error {
+	k := n.typ.Kind
+	switch ch {
+	case '"':
+		raw, esc, err := c.sc.str()
+		if err != nil {
+			return err
+		}
+		if isText(k) || k == Binary {
+			if !esc && k != Char && k != Varchar {
+				c.putBytes(n, rep, raw)
+				return nil
+			}
+			start := len(c.arena)
+			c.arena, _ = appendString(c.arena, raw)
+			s := c.arena[start:]
+			c.arena = c.arena[:start]
+			if k == Char || k == Varchar {
+				s = truncateRunes(s, n.typ.Length)
+			}
+			c.putBytes(n, rep, s)
+			return nil
+		}
+		if c.d.Hive && k != Date && k != Timestamp {
+			return malformed(n, "a JSON string")
+		}
+		text := raw
+		if esc {
+			c.key, _ = appendString(c.key[:0], raw)
+			text = c.key
+		}
+		return c.scalarText(n, rep, text, true)
+	case 't', 'f':
+		v := ch == 't'
+		word := "false"
+		if v {
+			word = "true"
+		}
+		if err := c.sc.literal(word); err != nil {
+			return err
+		}
+		switch {
+		case k == Boolean:
+			c.put(n, rep, parquet.BooleanValue(v))
+			return nil
+		case isText(k) && !c.d.Hive:
+			c.putBytes(n, rep, truncateText(n, []byte(word)))
+			return nil
+		}
+		return malformed(n, "a JSON boolean")
+	case '{', '[':
+		if isText(k) && !c.d.Hive {
+			// OpenX hands nested JSON to a string column as its text.
+			start := c.sc.i
+			if err := c.sc.skip(0); err != nil {
+				return err
+			}
+			c.putBytes(n, rep, truncateText(n, c.sc.b[start:c.sc.i]))
+			return nil
+		}
+		return c.mismatch(n, "a nested JSON value")
+	}
+	text, isInt, err := c.sc.number()
+	if err != nil {
+		return syntaxErr(&c.sc, "looking for beginning of value")
+	}
+	switch {
+	case isText(k):
+		if c.d.Hive {
+			return malformed(n, "a JSON number")
+		}
+		c.putBytes(n, rep, truncateText(n, text))
+		return nil
+	case k == Boolean || k == Binary || k == Date:
+		return malformed(n, "a JSON number")
+	case !isInt && k >= TinyInt && k <= BigInt:
+		// Java's Number.intValue: the fraction is dropped.
+		f, err := strconv.ParseFloat(string(text), 64)
+		if err != nil {
+			return malformed(n, "the number "+string(text))
+		}
+		return c.putInt(n, rep, math.Trunc(f), text)
+	}
+	return c.scalarText(n, rep, text, false)
+}
+
+func truncateText(n *node, b []byte) []byte {
+	if n.typ.Kind == Char || n.typ.Kind == Varchar {
+		return truncateRunes(b, n.typ.Length)
+	}
+	return b
+}
+
+// truncateRunes cuts b to at most n characters, as Hive does for char(n)
+// and varchar(n).
+func truncateRunes(b []byte, n int) []byte {
+	if len(b) <= n {
+		return b
+	}
+	for i := range string(b) {
+		if n == 0 {
+			return b[:i]
+		}
+		n--
+	}
+	return b
+}
+
+// putInt writes an integral float after a range check.
+func (c *converter) putInt(n *node, rep int, f float64, text []byte) error {
+	lo, hi := intRange(n.typ.Kind)
+	if !(f >= float64(lo) && f <= float64(hi)) {
+		return malformed(n, "the out-of-range number "+string(text))
+	}
+	c.putInteger(n, rep, int64(f))
+	return nil
+}
+
+func intRange(k Kind) (int64, int64) {
+	switch k {
+	case TinyInt:
+		return math.MinInt8, math.MaxInt8
+	case SmallInt:
+		return math.MinInt16, math.MaxInt16
+	case Int:
+		return math.MinInt32, math.MaxInt32
+	}
+	return math.MinInt64, math.MaxInt64
+}
+
+func (c *converter) putInteger(n *node, rep int, v int64) {
+	if n.typ.Kind == BigInt {
+		c.put(n, rep, parquet.Int64Value(v))
+	} else {
+		c.put(n, rep, parquet.Int32Value(int32(v)))
+	}
+}
+
+// scalarText converts the text of a number, or of a JSON string (quoted),
+// to primitive node n.
+func (c *converter) scalarText(n *node, rep int, text []byte, quoted bool) error {
+	k := n.typ.Kind
+	switch k {
+	case Boolean:
+		switch {
+		case equalFold(text, "true"):
+			c.put(n, rep, parquet.BooleanValue(true))
+		case equalFold(text, "false"):
+			c.put(n, rep, parquet.BooleanValue(false))
+		default:
+			return malformed(n, "the value "+strconv.Quote(string(text)))
+		}
+	case TinyInt, SmallInt, Int, BigInt:
+		lo, hi := intRange(k)
+		v, err := strconv.ParseInt(string(trimSpace(text)), 10, 64)
+		if err != nil || v < lo || v > hi {
+			return malformed(n, "the value "+strconv.Quote(string(text)))
+		}
+		c.putInteger(n, rep, v)
+	case Float, Double:
+		bits := 64
+		if k == Float {
+			bits = 32
+		}
+		f, err := strconv.ParseFloat(string(trimSpace(text)), bits)
+		if err != nil && !(quoted && isSpecialFloat(text)) {
+			return malformed(n, "the value "+strconv.Quote(string(text)))
+		}
+		if k == Float {
+			c.put(n, rep, parquet.FloatValue(float32(f)))
+		} else {
+			c.put(n, rep, parquet.DoubleValue(f))
+		}
+	case Decimal:
+		return c.putDecimal(n, rep, trimSpace(text))
+	case String, Char, Varchar, Binary:
+		c.putBytes(n, rep, truncateText(n, text))
+	case Date:
+		days, ok := parseDate(trimSpace(text))
+		if !ok {
+			return malformed(n, "the value "+strconv.Quote(string(text)))
+		}
+		c.put(n, rep, parquet.Int32Value(days))
+	case Timestamp:
+		us, ok := c.ts.parse(trimSpace(text), quoted)
+		if !ok {
+			return malformed(n, "the value "+strconv.Quote(string(text)))
+		}
+		c.put(n, rep, parquet.Int64Value(us))
+	default:
+		return malformed(n, "a scalar")
+	}
+	return nil
+}
+
+// isSpecialFloat accepts the words Java's Double.parseDouble reads
+// (strconv.ParseFloat reads them too but reports range errors for huge
+// values as errors, which Java rounds to infinity).
+func isSpecialFloat(b []byte) bool {
+	return equalFold(b, "nan") || equalFold(b, "infinity") || equalFold(b, "-infinity") || equalFold(b, "+infinity")
+}
+
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range b {
+		c := b[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// putDecimal parses a decimal number, rounds it half-up to the column's
+// scale (as Hive's HiveDecimal does) and writes its unscaled value; more
+// integer digits than precision-scale allow is MalformedData.
+func (c *converter) putDecimal(n *node, rep int, text []byte) error {
+	digits, neg, exp, ok := decimalDigits(text, c.num[:0])
+	if !ok {
+		return malformed(n, "the value "+strconv.Quote(string(text)))
+	}
+	c.num = digits[:0]
+	// unscaled = digits × 10^(exp+scale)
+	shift := exp + n.typ.Scale
+	switch {
+	case shift >= 0:
+		if len(digits)+shift > n.typ.Precision {
+			return malformed(n, "the out-of-range value "+string(text))
+		}
+		for ; shift > 0; shift-- {
+			digits = append(digits, '0')
+		}
+	default:
+		drop := -shift
+		roundUp := false
+		if drop <= len(digits) {
+			roundUp = digits[len(digits)-drop] >= '5'
+			digits = digits[:len(digits)-drop]
+		} else {
+			digits = digits[:0]
+		}
+		if roundUp {
+			digits = incrementDigits(digits)
+		}
+	}
+	for len(digits) > 0 && digits[0] == '0' {
+		digits = digits[1:]
+	}
+	if len(digits) > n.typ.Precision {
+		return malformed(n, "the out-of-range value "+string(text))
+	}
+	if len(digits) == 0 {
+		neg = false
+	}
+	switch {
+	case n.typ.Precision <= 18:
+		var v int64
+		for _, d := range digits {
+			v = v*10 + int64(d-'0')
+		}
+		if neg {
+			v = -v
+		}
+		if n.typ.Precision <= 9 {
+			c.put(n, rep, parquet.Int32Value(int32(v)))
+		} else {
+			c.put(n, rep, parquet.Int64Value(v))
+		}
+	default:
+		var v big.Int
+		v.SetString(string(append(digits, 0)[:len(digits)]), 10)
+		if len(digits) == 0 {
+			v.SetInt64(0)
+		}
+		size := decimalBytes(n.typ.Precision)
+		if neg {
+			// Two's complement in size bytes: 2^(8·size) - |v|.
+			var m big.Int
+			m.Lsh(big.NewInt(1), uint(8*size))
+			v.Sub(&m, &v)
+		}
+		start := len(c.arena)
+		c.arena = append(c.arena, make([]byte, size)...)
+		buf := c.arena[start:len(c.arena):len(c.arena)]
+		v.FillBytes(buf)
+		c.put(n, rep, parquet.FixedLenByteArrayValue(buf))
+	}
+	return nil
+}
+
+// decimalDigits splits a decimal text into its significant digits, sign
+// and power-of-ten exponent: value = (neg ? -1 : 1) × digits × 10^exp.
+func decimalDigits(text, buf []byte) (digits []byte, neg bool, exp int, ok bool) {
+	i := 0
+	if i < len(text) && (text[i] == '-' || text[i] == '+') {
+		neg = text[i] == '-'
+		i++
+	}
+	digits = buf
+	seen := false
+	for ; i < len(text) && text[i] >= '0' && text[i] <= '9'; i++ {
+		digits = append(digits, text[i])
+		seen = true
+	}
+	if i < len(text) && text[i] == '.' {
+		i++
+		for ; i < len(text) && text[i] >= '0' && text[i] <= '9'; i++ {
+			digits = append(digits, text[i])
+			exp--
+			seen = true
+		}
+	}
+	if !seen {
+		return nil, false, 0, false
+	}
+	if i < len(text) && (text[i] == 'e' || text[i] == 'E') {
+		e, err := strconv.Atoi(string(text[i+1:]))
+		if err != nil || e > 1000 || e < -1000 {
+			return nil, false, 0, false
+		}
+		exp += e
+		i = len(text)
+	}
+	if i != len(text) {
+		return nil, false, 0, false
+	}
+	// Leading zeros carry nothing; dropping them keeps the length check
+	// meaningful.
+	for len(digits) > 1 && digits[0] == '0' {
+		digits = digits[1:]
+	}
+	return digits, neg, exp, true
+}
+
+// incrementDigits adds one to a decimal digit string.
+func incrementDigits(d []byte) []byte {
+	for i := len(d) - 1; i >= 0; i-- {
+		if d[i] < '9' {
+			d[i]++
+			return d
+		}
+		d[i] = '0'
+	}
+	return append([]byte{'1'}, d...)
+}
+
+// parseDate reads yyyy-[M]M-[d]d, optionally followed by a time of day
+// (which is ignored), as days since 1970-01-01.
+func parseDate(b []byte) (int32, bool) {
+	y, m, d, rest, ok := parseYMD(b)
+	if !ok || (len(rest) > 0 && rest[0] != ' ' && rest[0] != 'T') {
+		return 0, false
+	}
+	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
+	return int32(t.Unix() / 86400), true
+}
+
+// parseYMD reads a yyyy-[M]M-[d]d date, checking the day exists.
+func parseYMD(b []byte) (y, m, d int, rest []byte, ok bool) {
+	var n int
+	if y, n = digitsN(b, 4, 4); n == 0 || n >= len(b) || b[n] != '-' {
+		return 0, 0, 0, nil, false
+	}
+	b = b[n+1:]
+	if m, n = digitsN(b, 1, 2); n == 0 || n >= len(b) || b[n] != '-' {
+		return 0, 0, 0, nil, false
+	}
+	b = b[n+1:]
+	if d, n = digitsN(b, 1, 2); n == 0 {
+		return 0, 0, 0, nil, false
+	}
+	if m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
+		return 0, 0, 0, nil, false
+	}
+	return y, m, d, b[n:], true
+}
+
+func daysIn(y, m int) int {
+	return time.Date(y, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
+
+// digitsN reads between min and max decimal digits and returns their value
+// and count (0 when fewer than min).
+func digitsN(b []byte, min, max int) (int, int) {
+	v, n := 0, 0
+	for n < len(b) && n < max && b[n] >= '0' && b[n] <= '9' {
+		v = v*10 + int(b[n]-'0')
+		n++
+	}
+	if n < min {
+		return 0, 0
+	}
+	return v, n
+}

@@ -1,0 +1,388 @@
+package format
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// Deserializer says how JSON records are read: Firehose's OpenXJsonSerDe
+// (the default) or HiveJsonSerDe, with their options.
+type Deserializer struct {
+	// Hive selects HiveJsonSerDe's rules: numbers and booleans must be JSON
+	// numbers and booleans, nested values are not turned into strings, and
+	// timestamps follow TimestampFormats.
+	Hive bool
+	// CaseInsensitive lower-cases JSON keys (struct keys and map keys)
+	// before matching, OpenX's default. Hive always matches field names
+	// case-insensitively and leaves map keys alone.
+	CaseInsensitive bool
+	// ConvertDots replaces dots in JSON keys with underscores before
+	// matching (OpenX ConvertDotsInJsonKeysToUnderscores).
+	ConvertDots bool
+	// ColumnToJSONKey maps a column (or struct field) name to the JSON key
+	// that holds it (OpenX ColumnToJsonKeyMappings).
+	ColumnToJSONKey map[string]string
+	// TimestampFormats are HiveJsonSerDe's Joda-Time patterns; "millis"
+	// means epoch milliseconds.
+	TimestampFormats []string
+}
+
+// malformedError means the record is JSON but a value does not fit its
+// column (DataFormatConversion.MalformedData).
+type malformedError struct{ msg string }
+
+func (e *malformedError) Error() string { return e.msg }
+
+func malformed(n *node, what string) error {
+	return &malformedError{what + " for column type " + n.typ.String()}
+}
+
+// converter turns JSON records into Parquet values, column by column. Values
+// accumulate in per-leaf slices until the encoder hands them to the Parquet
+// writer; byte-array values point into arena, which lives as long as the
+// batch.
+type converter struct {
+	s      *Schema
+	d      Deserializer
+	ts     *timestampParser
+	sc     scanner
+	cols   [][]parquet.Value
+	arena  []byte
+	key    []byte
+	num    []byte
+	mark   []int
+	seen   map[*node][]bool
+	lookup map[*node]map[string]int
+	rows   int
+}
+
+func newConverter(s *Schema, d Deserializer) (*converter, error) {
+	ts, err := newTimestampParser(d)
+	if err != nil {
+		return nil, err
+	}
+	c := &converter{s: s, d: d, ts: ts, cols: make([][]parquet.Value, len(s.leaves)),
+		seen: map[*node][]bool{}, lookup: map[*node]map[string]int{}}
+	c.prepare(s.root)
+	return c, nil
+}
+
+// prepare builds each struct's key lookup for the deserializer's options.
+func (c *converter) prepare(n *node) {
+	switch {
+	case n.fields != nil:
+		m := make(map[string]int, len(n.fields))
+		for i, name := range n.names {
+			m[c.normalize(name)] = i
+		}
+		for i, name := range n.names {
+			for col, key := range c.d.ColumnToJSONKey {
+				if strings.EqualFold(col, name) {
+					m[c.normalize(key)] = i
+				}
+			}
+		}
+		c.lookup[n] = m
+		c.seen[n] = make([]bool, len(n.fields))
+		for _, f := range n.fields {
+			c.prepare(f)
+		}
+	case n.elem != nil:
+		c.prepare(n.elem)
+	case n.key != nil:
+		c.prepare(n.key)
+		c.prepare(n.value)
+	}
+}
+
+// normalize applies the key rules to a column name or mapped key.
+func (c *converter) normalize(k string) string {
+	if c.d.ConvertDots {
+		k = strings.ReplaceAll(k, ".", "_")
+	}
+	if c.d.CaseInsensitive || c.d.Hive {
+		k = strings.ToLower(k)
+	}
+	return k
+}
+
+// reset forgets the accumulated batch.
+func (c *converter) reset() {
+	for i := range c.cols {
+		c.cols[i] = c.cols[i][:0]
+	}
+	c.arena = c.arena[:0]
+	c.rows = 0
+}
+
+// convert adds the rows of one record: one or more concatenated JSON
+// objects. On error nothing of the record is kept and the error is a
+// *parseError or a *malformedError.
+func (c *converter) convert(rec []byte) (rows int, err error) {
+	if len(c.mark) != len(c.cols) {
+		c.mark = make([]int, len(c.cols))
+	}
+	mark := c.mark
+	for i := range c.cols {
+		mark[i] = len(c.cols[i])
+	}
+	arena, before := len(c.arena), c.rows
+	c.sc = scanner{b: rec}
+	err = c.objects()
+	if err != nil {
+		if _, ok := err.(*malformedError); ok {
+			// A record that is not JSON at all is a ParseError even when a
+			// value near its start did not fit.
+			chk := scanner{b: rec}
+			for chk.next() != 0 {
+				if perr := chk.skip(0); perr != nil {
+					err = perr
+					break
+				}
+			}
+		}
+		for i := range c.cols {
+			c.cols[i] = c.cols[i][:mark[i]]
+		}
+		c.arena, c.rows = c.arena[:arena], before
+		return 0, err
+	}
+	return c.rows - before, nil
+}
+
+func (c *converter) objects() error {
+	n := 0
+	for {
+		switch c.sc.next() {
+		case 0:
+			if n == 0 {
+				return &parseError{"the record holds no JSON object"}
+			}
+			return nil
+		case '{':
+		case '[':
+			return &parseError{"a JSON array is not a valid record; send JSON objects"}
+		default:
+			if err := c.sc.skip(0); err != nil {
+				return err
+			}
+			return &parseError{"the record is not a JSON object"}
+		}
+		if err := c.object(c.s.root, 0); err != nil {
+			return err
+		}
+		c.rows++
+		n++
+	}
+}
+
+// value reads the next JSON value into node n; rep is the repetition level
+// of the first Parquet value it produces.
+func (c *converter) value(n *node, rep int) error {
+	ch := c.sc.next()
+	if ch == 'n' {
+		if err := c.sc.literal("null"); err != nil {
+			return err
+		}
+		c.null(n, rep, n.def-1)
+		return nil
+	}
+	switch n.typ.Kind {
+	case Struct:
+		if ch != '{' {
+			return c.mismatch(n, "expected a JSON object")
+		}
+		return c.object(n, rep)
+	case Array:
+		if ch != '[' {
+			return c.mismatch(n, "expected a JSON array")
+		}
+		return c.array(n, rep)
+	case Map:
+		if ch != '{' {
+			return c.mismatch(n, "expected a JSON object")
+		}
+		return c.mapValue(n, rep)
+	}
+	return c.scalar(n, rep, ch)
+}
+
+// mismatch reports a value of the wrong JSON kind, after checking it is JSON.
+func (c *converter) mismatch(n *node, what string) error {
+	if err := c.sc.skip(0); err != nil {
+		return err
+	}
+	return malformed(n, what)
+}
+
+// null writes a null (or an absent subtree) at definition level def for
+// every leaf under n.
+func (c *converter) null(n *node, rep, def int) {
+	for _, l := range n.leaves {
+		c.cols[l] = append(c.cols[l], parquet.Value{}.Level(rep, def, l))
+	}
+}
+
+func (c *converter) object(n *node, rep int) error {
+	c.sc.i++ // '{'
+	seen := c.seen[n]
+	for i := range seen {
+		seen[i] = false
+	}
+	lookup := c.lookup[n]
+	if c.sc.next() == '}' {
+		c.sc.i++
+	} else {
+		for {
+			c.sc.ws()
+			raw, esc, err := c.sc.str()
+			if err != nil {
+				return err
+			}
+			if c.sc.next() != ':' {
+				return syntaxErr(&c.sc, "after object key")
+			}
+			c.sc.i++
+			idx, ok := lookup[c.keyString(raw, esc, true)]
+			switch {
+			case !ok:
+				if err := c.sc.skip(0); err != nil {
+					return err
+				}
+			case seen[idx]:
+				if err := c.sc.skip(0); err != nil {
+					return err
+				}
+				return &malformedError{"duplicate key " + n.names[idx]}
+			default:
+				seen[idx] = true
+				if err := c.value(n.fields[idx], rep); err != nil {
+					return err
+				}
+			}
+			switch c.sc.next() {
+			case ',':
+				c.sc.i++
+				continue
+			case '}':
+				c.sc.i++
+			default:
+				return syntaxErr(&c.sc, "after object key:value pair")
+			}
+			break
+		}
+	}
+	// Missing members are nulls.
+	for i, f := range n.fields {
+		if !seen[i] {
+			c.null(f, rep, f.def-1)
+		}
+	}
+	return nil
+}
+
+// keyString returns the lookup form of a JSON key: unescaped, and for
+// struct keys with the dot and case rules applied. The result is only valid
+// until the next call.
+func (c *converter) keyString(raw []byte, esc, field bool) string {
+	k := raw
+	if esc {
+		c.key, _ = appendString(c.key[:0], raw)
+		k = c.key
+	}
+	lower := c.d.CaseInsensitive || (field && c.d.Hive)
+	dots := field && c.d.ConvertDots
+	if !lower && !dots {
+		return string(k) // the map lookup does not allocate for this conversion
+	}
+	if !esc {
+		c.key = append(c.key[:0], k...)
+		k = c.key
+	}
+	ascii := true
+	for i, b := range k {
+		switch {
+		case b >= 'A' && b <= 'Z' && lower:
+			k[i] = b + 'a' - 'A'
+		case b == '.' && dots:
+			k[i] = '_'
+		case b >= utf8.RuneSelf:
+			ascii = false
+		}
+	}
+	if !ascii && lower {
+		return strings.ToLower(string(k))
+	}
+	return string(k)
+}
+
+func (c *converter) array(n *node, rep int) error {
+	c.sc.i++ // '['
+	if c.sc.next() == ']' {
+		c.sc.i++
+		c.null(n.elem, rep, n.def) // an empty, not a null, list
+		return nil
+	}
+	for r := rep; ; r = n.rep {
+		if err := c.value(n.elem, r); err != nil {
+			return err
+		}
+		switch c.sc.next() {
+		case ',':
+			c.sc.i++
+		case ']':
+			c.sc.i++
+			return nil
+		default:
+			return syntaxErr(&c.sc, "after array element")
+		}
+	}
+}
+
+func (c *converter) mapValue(n *node, rep int) error {
+	c.sc.i++ // '{'
+	if c.sc.next() == '}' {
+		c.sc.i++
+		c.null(n.key, rep, n.def)
+		c.null(n.value, rep, n.def)
+		return nil
+	}
+	for r := rep; ; r = n.rep {
+		c.sc.ws()
+		raw, esc, err := c.sc.str()
+		if err != nil {
+			return err
+		}
+		if c.sc.next() != ':' {
+			return syntaxErr(&c.sc, "after object key")
+		}
+		c.sc.i++
+		if err := c.mapKey(n.key, r, c.keyString(raw, esc, false)); err != nil {
+			return err
+		}
+		if err := c.value(n.value, r); err != nil {
+			return err
+		}
+		switch c.sc.next() {
+		case ',':
+			c.sc.i++
+		case '}':
+			c.sc.i++
+			return nil
+		default:
+			return syntaxErr(&c.sc, "after object key:value pair")
+		}
+	}
+}
+
+// mapKey converts a JSON object key to the map's key type: keys are
+// strings in JSON, so numbers and booleans are read from their text.
+func (c *converter) mapKey(n *node, rep int, key string) error {
+	save := c.sc
+	c.sc = scanner{b: []byte(key)}
+	err := c.scalarText(n, rep, []byte(key), true)
+	c.sc = save
+	return err
+}

@@ -1,0 +1,192 @@
+package duckcheck
+
+import (
+	"bytes"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/hydrant-io/hydrant/internal/deliver"
+	"github.com/hydrant-io/hydrant/internal/format"
+)
+
+// columns has every Hive type, nested ones included.
+var columns = []format.Column{
+	{Name: "b", Type: "boolean"}, {Name: "ti", Type: "tinyint"}, {Name: "si", Type: "smallint"},
+	{Name: "i", Type: "int"}, {Name: "bi", Type: "bigint"}, {Name: "f", Type: "float"},
+	{Name: "d", Type: "double"}, {Name: "dec", Type: "decimal(10,2)"}, {Name: "dec18", Type: "decimal(18,3)"},
+	{Name: "dec38", Type: "decimal(38,4)"}, {Name: "s", Type: "string"}, {Name: "c", Type: "char(3)"},
+	{Name: "vc", Type: "varchar(4)"}, {Name: "bin", Type: "binary"}, {Name: "dt", Type: "date"},
+	{Name: "ts", Type: "timestamp"}, {Name: "arr", Type: "array<int>"},
+	{Name: "m", Type: "map<string,bigint>"},
+	{Name: "st", Type: "struct<x:int,y:array<struct<z:string,w:map<int,array<double>>>>>"},
+	{Name: "deep", Type: "array<array<map<string,struct<q:array<boolean>>>>>"},
+}
+
+// wantTypes are the DuckDB types each column must read as.
+var wantTypes = []string{
+	"BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "FLOAT", "DOUBLE", "DECIMAL(10,2)",
+	"DECIMAL(18,3)", "DECIMAL(38,4)", "VARCHAR", "VARCHAR", "VARCHAR", "BLOB", "DATE",
+	"TIMESTAMP WITH TIME ZONE", "INTEGER[]", "MAP(VARCHAR, BIGINT)",
+	"STRUCT(x INTEGER, y STRUCT(z VARCHAR, w MAP(INTEGER, DOUBLE[]))[])",
+	"MAP(VARCHAR, STRUCT(q BOOLEAN[]))[][]",
+}
+
+// records and want: each record, then the row DuckDB must read back, one
+// string per column (CAST(col AS VARCHAR); blobs as hex, timestamps as
+// epoch microseconds).
+var cases = []struct {
+	name string
+	rec  string
+	want []string
+}{
+	{"native JSON types",
+		`{"b":true,"ti":-128,"si":32767,"i":-2147483648,"bi":9223372036854775807,"f":1.5,"d":-2.25e-3,` +
+			`"dec":12.345,"dec18":-123456789012345.6785,"dec38":"-123456789012345678901234.56789",` +
+			`"s":"h\u00e9llo \"w\"\n","c":"abcdef","vc":"h\u00e9llo!","bin":"abc","dt":"2024-02-29",` +
+			`"ts":"2024-01-02T03:04:05.123456Z","arr":[1,null,3],"m":{"K":1,"b":null},` +
+			`"st":{"x":7,"y":[{"z":"a","w":{"1":[1.5,null]}},null,{}]},` +
+			`"deep":[[{"k":{"q":[true,null,false]}}],[],null]}`,
+		[]string{"true", "-128", "32767", "-2147483648", "9223372036854775807", "1.5", "-0.00225", "12.35",
+			"-123456789012345.679", "-123456789012345678901234.5679", "héllo \"w\"\n", "abc", "héll", "616263",
+			"2024-02-29", "1704164645123456", "[1, NULL, 3]", "{k=1, b=NULL}",
+			"{'x': 7, 'y': [{'z': a, 'w': {1=[1.5, NULL]}}, NULL, {'z': NULL, 'w': NULL}]}",
+			"[[{k={'q': [true, NULL, false]}}], [], NULL]"}},
+	{"all missing", `{}`,
+		[]string{"NULL", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL",
+			"NULL", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL"}},
+	{"OpenX coercions",
+		`{"B":"TRUE","TI":"12","si":1.9,"i":"-7","bi":"42","f":"2.5","d":"1e3","dec":"-0.005",` +
+			`"dec18":0,"dec38":1e20,"s":12.50,"c":true,"vc":{"a":1},"bin":"","dt":"2024-01-02 10:00:00",` +
+			`"ts":1700000000,"arr":[],"m":{},"st":{"y":[]},"deep":[[{}]]}`,
+		[]string{"true", "12", "1", "-7", "42", "2.5", "1000.0", "-0.01", "0.000", "100000000000000000000.0000",
+			"12.50", "tru", "{\"a\"", "", "2024-01-02", "1700000000000000", "[]", "{}", "{'x': NULL, 'y': []}",
+			"[[{}]]"}},
+	{"epoch millis and fractions", `{"ts":1700000000123}{"ts":"1700000000.5"}{"ts":"2024-3-4 5:06:07.8"}`, nil},
+}
+
+func TestDuckDBReadsEveryType(t *testing.T) {
+	p, err := format.NewParquet(columns, format.Deserializer{CaseInsensitive: true}, format.ParquetOptions{Dictionary: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	enc, err := p.NewEncoder(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		if err := enc.Encode(deliver.Rec{Data: []byte(c.rec)}); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+	}
+	if err := enc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "x.parquet")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db := openDuck(t)
+
+	// Types.
+	rows, err := db.Query("SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(?))", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := 0
+	for rows.Next() {
+		var name, typ string
+		if err := rows.Scan(&name, &typ); err != nil {
+			t.Fatal(err)
+		}
+		if name != columns[i].Name || typ != wantTypes[i] {
+			t.Errorf("column %d: %s %s, want %s %s", i, name, typ, columns[i].Name, wantTypes[i])
+		}
+		i++
+	}
+	rows.Close()
+	if i != len(columns) {
+		t.Fatalf("%d columns", i)
+	}
+
+	// Values.
+	var sel []string
+	for _, c := range columns {
+		switch c.Type {
+		case "binary":
+			sel = append(sel, "hex("+c.Name+")")
+		case "timestamp":
+			sel = append(sel, "CAST(epoch_us("+c.Name+") AS VARCHAR)")
+		default:
+			sel = append(sel, "CAST("+c.Name+" AS VARCHAR)")
+		}
+	}
+	got := queryStrings(t, db, "SELECT "+strings.Join(sel, ", ")+" FROM read_parquet(?)", path)
+	if len(got) != 6 {
+		t.Fatalf("%d rows", len(got))
+	}
+	for r, c := range cases {
+		if c.want == nil {
+			continue
+		}
+		for col, w := range c.want {
+			if got[r][col] != w {
+				t.Errorf("%s: column %s = %q, want %q", c.name, columns[col].Name, got[r][col], w)
+			}
+		}
+	}
+	ts := []string{got[3][15], got[4][15], got[5][15]}
+	if want := []string{"1700000000123000", "1700000000500000", "1709528767800000"}; strings.Join(ts, ",") != strings.Join(want, ",") {
+		t.Errorf("timestamps %v, want %v", ts, want)
+	}
+}
+
+func openDuck(t testing.TB) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// queryStrings runs a query whose columns are all VARCHAR and returns its
+// rows, NULL as "NULL".
+func queryStrings(t testing.TB, db *sql.DB, q string, args ...any) [][]string {
+	t.Helper()
+	rows, err := db.Query(q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out [][]string
+	for rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		row := make([]string, len(cols))
+		for i, v := range vals {
+			row[i] = "NULL"
+			if v.Valid {
+				row[i] = v.String
+			}
+		}
+		out = append(out, row)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}

@@ -1,0 +1,157 @@
+package format
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/hydrant-io/hydrant/internal/deliver"
+)
+
+func TestParseType(t *testing.T) {
+	for in, want := range map[string]string{
+		"INT":                                "int",
+		"integer":                            "int",
+		"decimal":                            "decimal(10,0)",
+		"decimal(38, 9)":                     "decimal(38,9)",
+		"varchar(10)":                        "varchar(10)",
+		"array<struct<a:int,B:string>>":      "array<struct<a:int,B:string>>",
+		"map<string,array<map<int,double>>>": "map<string,array<map<int,double>>>",
+		"struct<`x y`:bigint>":               "struct<x y:bigint>",
+		"double precision":                   "double",
+	} {
+		got, err := ParseType(in)
+		if err != nil {
+			t.Errorf("%s: %v", in, err)
+			continue
+		}
+		if got.String() != want {
+			t.Errorf("%s: got %s, want %s", in, got, want)
+		}
+	}
+	for _, bad := range []string{"", "int<", "array<int", "map<array<int>,int>", "uniontype<int,string>",
+		"set<int>", "decimal(40,2)", "decimal(5,6)", "char(0)", "struct<>", "struct<a:int,a:int>", "foo", "int int"} {
+		if _, err := ParseType(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+var allTypes = []Column{
+	{"b", "boolean"}, {"ti", "tinyint"}, {"si", "smallint"}, {"i", "int"}, {"bi", "bigint"},
+	{"f", "float"}, {"d", "double"}, {"dec", "decimal(10,2)"}, {"dec38", "decimal(38,4)"},
+	{"s", "string"}, {"c", "char(3)"}, {"vc", "varchar(4)"}, {"bin", "binary"}, {"dt", "date"},
+	{"ts", "timestamp"}, {"arr", "array<int>"}, {"m", "map<string,bigint>"},
+	{"st", "struct<x:int,y:array<struct<z:string>>>"},
+}
+
+// encode converts records with a fresh encoder and returns the file and the
+// per-record errors.
+func encode(t *testing.T, cols []Column, d Deserializer, recs ...string) ([]byte, []error) {
+	t.Helper()
+	p, err := NewParquet(cols, d, ParquetOptions{Dictionary: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	enc, err := p.NewEncoder(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errs []error
+	for _, r := range recs {
+		errs = append(errs, enc.Encode(deliver.Rec{Data: []byte(r)}))
+	}
+	if err := enc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes(), errs
+}
+
+func TestConvertErrors(t *testing.T) {
+	openx := Deserializer{CaseInsensitive: true}
+	hive := Deserializer{Hive: true}
+	cases := []struct {
+		name string
+		d    Deserializer
+		rec  string
+		code string // "" means converted
+	}{
+		{"object", openx, `{"i":1}`, ""},
+		{"concatenated", openx, `{"i":1}{"i":2} {"i":3}`, ""},
+		{"array", openx, `[{"i":1}]`, CodeParseError},
+		{"not json", openx, `hello`, CodeParseError},
+		{"truncated", openx, `{"i":1`, CodeParseError},
+		{"empty", openx, ``, CodeParseError},
+		{"bad after good", openx, `{"i":1}{`, CodeParseError},
+		{"number for object", openx, `5`, CodeParseError},
+		{"string for int", openx, `{"i":"12"}`, ""},
+		{"word for int", openx, `{"i":"oops"}`, CodeMalformedData},
+		{"int overflow", openx, `{"ti":300}`, CodeMalformedData},
+		{"fraction for int", openx, `{"i":1.9}`, ""},
+		{"word for double", openx, `{"d":"oops"}`, CodeMalformedData},
+		{"object for int", openx, `{"i":{}}`, CodeMalformedData},
+		{"malformed then broken", openx, `{"i":"x"`, CodeParseError},
+		{"decimal overflow", openx, `{"dec":123456789.5}`, CodeMalformedData},
+		{"decimal ok", openx, `{"dec":"12345678.125"}`, ""},
+		{"bad date", openx, `{"dt":"2024-02-30"}`, CodeMalformedData},
+		{"epoch", openx, `{"ts":1700000000}`, ""},
+		{"iso ts", openx, `{"ts":"2024-01-02T03:04:05.123456789+02:00"}`, ""},
+		{"bad ts", openx, `{"ts":"yesterday"}`, CodeMalformedData},
+		{"nested to string", openx, `{"s":{"a":[1,2]}}`, ""},
+		{"duplicate key", openx, `{"i":1,"I":2}`, CodeMalformedData},
+		{"map of wrong values", openx, `{"m":{"a":"x"}}`, CodeMalformedData},
+		{"array for map", openx, `{"m":[1]}`, CodeMalformedData},
+		{"hive string for int", hive, `{"i":"12"}`, CodeMalformedData},
+		{"hive nested to string", hive, `{"s":{"a":1}}`, CodeMalformedData},
+		{"hive number", hive, `{"i":12,"ts":"2024-01-02 03:04:05"}`, ""},
+		{"hive iso ts", hive, `{"ts":"2024-01-02"}`, CodeMalformedData},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, errs := encode(t, allTypes, tc.d, `{"i":0}`, tc.rec)
+			if errs[0] != nil {
+				t.Fatalf("control record: %v", errs[0])
+			}
+			err := errs[1]
+			var ce *deliver.ConversionError
+			switch {
+			case tc.code == "" && err != nil:
+				t.Fatalf("unexpected error %v", err)
+			case tc.code != "" && !errors.As(err, &ce):
+				t.Fatalf("got %v, want %s", err, tc.code)
+			case tc.code != "" && ce.Code != tc.code:
+				t.Fatalf("got %s (%s), want %s", ce.Code, ce.Message, tc.code)
+			}
+		})
+	}
+}
+
+func TestRowsReadBack(t *testing.T) {
+	b, errs := encode(t, allTypes, Deserializer{CaseInsensitive: true},
+		`{"B":true,"i":1,"arr":[1,null,3],"m":{"K":1},"st":{"x":1,"y":[{"z":"a"},null,{}]}}{"i":2}`,
+		`{"oops"`,
+		`{"i":3,"arr":[],"m":{},"st":null}`,
+	)
+	if errs[0] != nil || errs[1] == nil || errs[2] != nil {
+		t.Fatalf("errors %v", errs)
+	}
+	f, err := parquet.OpenFile(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.NumRows() != 3 {
+		t.Fatalf("rows %d", f.NumRows())
+	}
+	rows := make([]parquet.Row, 3)
+	r := parquet.NewReader(f)
+	n, err := r.ReadRows(rows)
+	if n != 3 {
+		t.Fatalf("read %d rows: %v", n, err)
+	}
+	if got := rows[0][3].Int32(); got != 1 { // column i
+		t.Fatalf("i = %v", rows[0][3])
+	}
+}

@@ -1,0 +1,210 @@
+package format
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+
+	"github.com/hydrant-io/hydrant/internal/catalog"
+	"github.com/hydrant-io/hydrant/internal/deliver"
+	"github.com/hydrant-io/hydrant/internal/firehose"
+)
+
+// Delivery-level error codes: the table a stream converts with cannot be
+// used, so delivery fails and is retried with the records kept buffered.
+// Firehose's spellings of these codes are not documented; these are
+// hydrant's guesses in Firehose's style.
+const (
+	// CodeEntityNotFound: the database, table or table version is missing.
+	CodeEntityNotFound = "DataFormatConversion.EntityNotFound"
+	// CodeInvalidSchema: the table's columns cannot be converted to (a
+	// type that does not parse, no columns).
+	CodeInvalidSchema = "DataFormatConversion.InvalidSchema"
+)
+
+// TableError fails a delivery attempt because the stream's table cannot be
+// used; delivery logs it and retries.
+type TableError struct {
+	Code string
+	Err  error
+}
+
+func (e *TableError) Error() string { return e.Code + ": " + e.Err.Error() }
+func (e *TableError) Unwrap() error { return e.Err }
+
+// Tables is where conversion reads table schemas: the catalog.
+type Tables interface {
+	// Table returns a version of a table ("" or LATEST for the newest); an
+	// error wrapping catalog.ErrNotFound means it does not exist.
+	Table(ctx context.Context, catalogID, db, table, versionID string) (*catalog.Table, error)
+}
+
+// StageOptions configure the conversion stage.
+type StageOptions struct {
+	// Region and AccountID are the defaults of SchemaConfiguration's
+	// Region and CatalogId.
+	Region, AccountID string
+	// TempDir holds row-group pages while a file is built (see
+	// ParquetOptions.TempDir); "" keeps them in memory.
+	TempDir string
+	// Counters, when set, receive SucceedConversion/FailedConversion counts.
+	Counters *Metrics
+	Logger   *slog.Logger
+}
+
+// Stage returns the format half of a deliver.Stages factory: for a stream
+// with DataFormatConversionConfiguration enabled it resolves the table
+// (at every delivery, so a new table version is picked up) and returns the
+// Parquet format; otherwise it returns nil. cmd/hydrant combines it with the
+// processors' pipeline factory.
+func Stage(tables Tables, o StageOptions) func(ctx context.Context, st *firehose.StreamInfo) (deliver.Format, error) {
+	if o.TempDir != "" {
+		// Pages left by a run that crashed mid-file are garbage.
+		if old, err := filepath.Glob(filepath.Join(o.TempDir, ".pages-*")); err == nil {
+			for _, f := range old {
+				_ = os.Remove(f)
+			}
+		}
+	}
+	return func(ctx context.Context, st *firehose.StreamInfo) (deliver.Format, error) {
+		dc := st.Destination.DataFormatConversionConfiguration
+		if dc == nil || (dc.Enabled != nil && !*dc.Enabled) || dc.SchemaConfiguration == nil {
+			return nil, nil
+		}
+		sc := dc.SchemaConfiguration
+		catalogID := deref(sc.CatalogId, o.AccountID)
+		region := deref(sc.Region, o.Region)
+		version := deref(sc.VersionId, "LATEST")
+		table := map[string]string{
+			"catalogId":    catalogID,
+			"databaseName": deref(sc.DatabaseName, ""),
+			"tableName":    deref(sc.TableName, ""),
+			"region":       region,
+			"versionId":    version,
+			"catalogArn":   "arn:aws:glue:" + region + ":" + catalogID + ":catalog",
+		}
+		t, err := tables.Table(ctx, catalogID, table["databaseName"], table["tableName"], version)
+		if err != nil {
+			if errors.Is(err, catalog.ErrNotFound) {
+				return nil, &TableError{Code: CodeEntityNotFound, Err: err}
+			}
+			return nil, fmt.Errorf("read table %s.%s: %w", table["databaseName"], table["tableName"], err)
+		}
+		cols := make([]Column, 0, len(t.Columns()))
+		for _, c := range t.Columns() {
+			cols = append(cols, Column{Name: c.Name, Type: c.Type})
+		}
+		d, po := Config(dc)
+		po.TempDir = o.TempDir
+		p, err := NewParquet(cols, d, po)
+		if err != nil {
+			return nil, &TableError{Code: CodeInvalidSchema, Err: fmt.Errorf("table %s.%s: %w", table["databaseName"], table["tableName"], err)}
+		}
+		p.Table = table
+		p.Counters = o.Counters.Stream(st.Name)
+		return p, nil
+	}
+}
+
+// Config reads the deserializer and ParquetSerDe settings of a stream's
+// DataFormatConversionConfiguration, with Firehose's defaults.
+func Config(dc *firehose.DataFormatConversionConfiguration) (Deserializer, ParquetOptions) {
+	d := Deserializer{CaseInsensitive: true}
+	if in := dc.InputFormatConfiguration; in != nil && in.Deserializer != nil {
+		if h := in.Deserializer.HiveJsonSerDe; h != nil {
+			d = Deserializer{Hive: true, TimestampFormats: h.TimestampFormats}
+		} else if ox := in.Deserializer.OpenXJsonSerDe; ox != nil {
+			d.CaseInsensitive = ox.CaseInsensitive == nil || *ox.CaseInsensitive
+			d.ConvertDots = ox.ConvertDotsInJsonKeysToUnderscores != nil && *ox.ConvertDotsInJsonKeysToUnderscores
+			d.ColumnToJSONKey = ox.ColumnToJsonKeyMappings
+		}
+	}
+	// Dictionary encoding is on unless turned off, as in parquet-mr.
+	po := ParquetOptions{Dictionary: true}
+	if out := dc.OutputFormatConfiguration; out != nil && out.Serializer != nil && out.Serializer.ParquetSerDe != nil {
+		ps := out.Serializer.ParquetSerDe
+		if ps.BlockSizeBytes != nil {
+			po.BlockSize = int64(*ps.BlockSizeBytes)
+		}
+		if ps.PageSizeBytes != nil {
+			po.PageSize = *ps.PageSizeBytes
+		}
+		po.Compression = deref(ps.Compression, "")
+		if ps.EnableDictionaryCompression != nil {
+			po.Dictionary = *ps.EnableDictionaryCompression
+		}
+		po.WriterVersion = deref(ps.WriterVersion, "")
+	}
+	return d, po
+}
+
+func deref(p *string, def string) string {
+	if p == nil || *p == "" {
+		return def
+	}
+	return *p
+}
+
+// Counters are one stream's format conversion counts: Firehose's
+// SucceedConversion.Records/Bytes and FailedConversion.Records/Bytes.
+type Counters struct {
+	SucceedRecords, SucceedBytes atomic.Int64
+	FailedRecords, FailedBytes   atomic.Int64
+}
+
+func (c *Counters) succeeded(n int) {
+	if c != nil {
+		c.SucceedRecords.Add(1)
+		c.SucceedBytes.Add(int64(n))
+	}
+}
+
+func (c *Counters) failed(n int) {
+	if c != nil {
+		c.FailedRecords.Add(1)
+		c.FailedBytes.Add(int64(n))
+	}
+}
+
+// Metrics holds every stream's Counters, for the metrics endpoint to read.
+type Metrics struct {
+	mu sync.Mutex
+	m  map[string]*Counters
+}
+
+// Stream returns a stream's counters, creating them; nil-safe (a nil
+// Metrics counts nothing).
+func (m *Metrics) Stream(name string) *Counters {
+	if m == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m == nil {
+		m.m = map[string]*Counters{}
+	}
+	c := m.m[name]
+	if c == nil {
+		c = &Counters{}
+		m.m[name] = c
+	}
+	return c
+}
+
+// Each calls f for every stream's counters.
+func (m *Metrics) Each(f func(stream string, c *Counters)) {
+	m.mu.Lock()
+	names := make(map[string]*Counters, len(m.m))
+	for k, v := range m.m {
+		names[k] = v
+	}
+	m.mu.Unlock()
+	for k, v := range names {
+		f(k, v)
+	}
+}
