@@ -50,6 +50,9 @@ type server struct {
 	cmd     *exec.Cmd
 	logs    *syncBuffer
 	done    chan struct{}
+	// HTTP is the client of the start-up health check (one that trusts a
+	// test certificate, for TLS); nil means http.DefaultClient.
+	HTTP *http.Client
 }
 
 type syncBuffer struct {
@@ -114,7 +117,11 @@ func (s *server) start() {
 	go func() { _ = s.cmd.Wait(); close(s.done) }()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(s.URL + "/_hydrant/health")
+		hc := s.HTTP
+		if hc == nil {
+			hc = http.DefaultClient
+		}
+		resp, err := hc.Get(s.URL + "/_hydrant/health")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
