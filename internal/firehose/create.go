@@ -113,6 +113,9 @@ func (s *Service) checkDestination(cfg *StreamConfig, prev *ExtendedS3Destinatio
 		return err
 	}
 	f := s.opts.Features
+	if err := checkConversion(d, prev, f); err != nil {
+		return err
+	}
 	if dp := d.DynamicPartitioningConfiguration; dp != nil && isTrue(dp.Enabled) {
 		if prev != nil && !dynamicPartitioningOn(prev) {
 			return invalidArg("Dynamic partitioning cannot be enabled on an existing Firehose stream.")
@@ -122,9 +125,6 @@ func (s *Service) checkDestination(cfg *StreamConfig, prev *ExtendedS3Destinatio
 		}
 	} else if prev != nil && dynamicPartitioningOn(prev) {
 		return invalidArg("Dynamic partitioning cannot be disabled once it is enabled.")
-	}
-	if dc := d.DataFormatConversionConfiguration; dc != nil && (dc.Enabled == nil || *dc.Enabled) && !f.FormatConversion {
-		return invalidArg("DataFormatConversionConfiguration (record format conversion) is not supported by hydrant yet.")
 	}
 	if pc := d.ProcessingConfiguration; pc != nil && isTrue(pc.Enabled) {
 		for _, p := range pc.Processors {
