@@ -123,15 +123,14 @@ func (s *Service) checkDestination(cfg *StreamConfig, prev *ExtendedS3Destinatio
 		if !f.DynamicPartitioning {
 			return invalidArg("DynamicPartitioningConfiguration is not supported by hydrant yet.")
 		}
+		if err := checkDynamicPartitioning(d); err != nil {
+			return err
+		}
 	} else if prev != nil && dynamicPartitioningOn(prev) {
 		return invalidArg("Dynamic partitioning cannot be disabled once it is enabled.")
 	}
-	if pc := d.ProcessingConfiguration; pc != nil && isTrue(pc.Enabled) {
-		for _, p := range pc.Processors {
-			if !f.Processors[p.Type] {
-				return invalidArg("ProcessingConfiguration processor type %s is not supported by hydrant yet.", p.Type)
-			}
-		}
+	if err := checkProcessing(d, f); err != nil {
+		return err
 	}
 	if d.S3BackupMode != nil && *d.S3BackupMode == "Enabled" {
 		if !f.S3Backup {
@@ -140,12 +139,18 @@ func (s *Service) checkDestination(cfg *StreamConfig, prev *ExtendedS3Destinatio
 	} else if prev != nil && prev.S3BackupMode != nil && *prev.S3BackupMode == "Enabled" {
 		return invalidArg("S3BackupMode cannot be changed from Enabled to Disabled.")
 	}
+	if err := checkBackup(d); err != nil {
+		return err
+	}
 	if d.CustomTimeZone != nil && *d.CustomTimeZone != "" {
 		if _, err := time.LoadLocation(*d.CustomTimeZone); err != nil {
 			return invalidArg("CustomTimeZone %s is not a valid time zone.", *d.CustomTimeZone)
 		}
 	}
 	if err := checkPrefixes(d.Prefix, d.ErrorOutputPrefix, dynamicPartitioningOn(d)); err != nil {
+		return err
+	}
+	if err := checkPartitionKeyUse(d); err != nil {
 		return err
 	}
 	applyDefaults(d)

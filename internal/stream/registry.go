@@ -329,9 +329,12 @@ func (r *Registry) Put(ctx context.Context, name string, b *buffer.Batch) (uint6
 	}
 	// The log and salt are fixed once the stream is ACTIVE; reading them
 	// without e.mu keeps Update from stalling producers.
-	lg, salt := e.activeLog()
+	lg, salt, cwlOnly := e.activeLog()
 	if lg == nil {
 		return 0, 0, fmt.Errorf("stream %s: %w", name, firehose.ErrStreamNotActive)
+	}
+	if cwlOnly && !firehose.FromCloudWatchLogs(ctx) {
+		return 0, 0, fmt.Errorf("put to %s: %w", name, firehose.ErrInvalidSource)
 	}
 	first, err := lg.Append(ctx, b)
 	if err != nil {
@@ -340,13 +343,15 @@ func (r *Registry) Put(ctx context.Context, name string, b *buffer.Batch) (uint6
 	return salt, first, nil
 }
 
-func (e *entry) activeLog() (buffer.Log, uint64) {
+// activeLog returns the log and salt of an ACTIVE stream, and whether it
+// only accepts records from CloudWatch Logs (Decompression enabled).
+func (e *entry) activeLog() (buffer.Log, uint64, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.info.Status != firehose.StatusActive {
-		return nil, 0
+		return nil, 0, false
 	}
-	return e.log, e.info.Salt
+	return e.log, e.info.Salt, firehose.NeedsCloudWatchLogsSource(&e.info.Destination)
 }
 
 // Idle returns a channel closed when the stream's delivery loop next finds

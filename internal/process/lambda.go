@@ -1,0 +1,386 @@
+package process
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hydrant-io/hydrant/internal/awsproto"
+	"github.com/hydrant-io/hydrant/internal/deliver"
+	"github.com/hydrant-io/hydrant/internal/firehose"
+)
+
+// MaxLambdaPayload is Lambda's limit on a synchronous invocation's request
+// (and response): 6 MB, i.e. 6,291,456 bytes.
+const MaxLambdaPayload = 6 << 20
+
+// ProcessingFailed is the error-output type of Lambda failures.
+const ProcessingFailed = "processing-failed"
+
+// Error codes and messages written to the error output for Lambda failures
+// (reference §6.6). Messages marked "AWS" are AWS's own text; the others are
+// hydrant's wording where AWS's is not documented.
+const (
+	CodeFunctionError = "Lambda.FunctionError"
+	MsgFunctionError  = "The Lambda function was successfully invoked but it returned an error result." // AWS
+	CodeTimedOut      = "Lambda.FunctionTimedOut"
+	MsgTimedOut       = "The Lambda function invocation timed out. Increase the Timeout setting in the Lambda function." // AWS
+	CodeLimitExceeded = "Lambda.InvokeLimitExceeded"
+	MsgLimitExceeded  = "The Lambda concurrent execution limit is exceeded. Increase the concurrent execution limit."
+	CodeNotFound      = "Lambda.ResourceNotFound"
+	MsgNotFound       = "The Lambda function does not exist. Ensure that the function exists and that LambdaArn names it."
+	CodeAccessDenied  = "Lambda.InvokeAccessDenied"
+	MsgAccessDenied   = "Access was denied. Ensure that the access policy allows access to the Lambda function." // AWS
+	CodeMissingID     = "Lambda.MissingRecordId"
+	MsgMissingID      = "One or more record Ids were not returned. Ensure that the Lambda function returns all received record Ids." // AWS
+	CodeDuplicatedID  = "Lambda.DuplicatedRecordId"
+	MsgDuplicatedID   = "Multiple records were returned with the same record Id. Ensure that the Lambda function returns a unique record Id for each record." // AWS (captured)
+	CodeFailedStatus  = "Lambda.ProcessingFailedStatus"
+	MsgFailedStatus   = "ProcessingFailed status set for record" // AWS (captured)
+	CodeJSON          = "Lambda.JsonProcessingException"
+	MsgJSON           = "There was an error parsing returned records from the Lambda function. Ensure that the returned records follow the status model required by Firehose."
+	// MsgNullData is AWS's text for an Ok record without data; its code is
+	// not documented and hydrant files it under CodeJSON.
+	MsgNullData = "The data field cannot be null when the SourceType is DirectPut or KinesisStreamAsSource and processing result is Ok. The value field cannot be null when the SourceType is MSKAsSource and processing result is Ok." // AWS (captured)
+	// CodeTooLarge is for a record whose event alone exceeds the payload
+	// limit: hydrant's code, after Lambda's RequestTooLargeException.
+	CodeTooLarge = "Lambda.RequestTooLarge"
+	// CodeService is for invocations that failed for another reason (the
+	// endpoint could not be reached): hydrant's code.
+	CodeService = "Lambda.ServiceException"
+)
+
+// lambdaStage is the Lambda processor of one stream configuration.
+type lambdaStage struct {
+	invoker   Invoker
+	opts      Options
+	stream    string
+	streamARN string
+	region    string
+	cfg       firehose.LambdaProcessor
+}
+
+func (f *Factory) newLambda(st *firehose.StreamInfo, cfg *firehose.LambdaProcessor) *lambdaStage {
+	return &lambdaStage{
+		invoker:   f.invoker,
+		opts:      f.opts,
+		stream:    st.Name,
+		streamARN: st.ARN,
+		region:    regionOf(st.ARN, f.opts.Region),
+		cfg:       *cfg,
+	}
+}
+
+// run sends the records to the function in invocations that each hold at
+// most BufferSizeInMBs of record data and whose event stays within the
+// payload limit.
+func (l *lambdaStage) run(ctx context.Context, recs []deliver.Rec, fail func(deliver.Failure)) ([]deliver.Rec, error) {
+	var out []deliver.Rec
+	ev := newEvent(l.streamARN, l.region)
+	var group []deliver.Rec
+	var ids []string
+	var dataBytes int64
+	flush := func() error {
+		if len(group) == 0 {
+			return nil
+		}
+		o, err := l.invoke(ctx, group, ids, ev.finish(), fail)
+		if err != nil {
+			return err
+		}
+		out = append(out, o...)
+		group, ids, dataBytes = group[:0:0], ids[:0:0], 0
+		ev.reset()
+		return nil
+	}
+	for i, r := range recs {
+		id := recordID(r.Seq, i)
+		if len(group) > 0 && dataBytes+int64(len(r.Data)) > l.cfg.BufferBytes {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
+		mark := ev.len()
+		ev.add(id, r)
+		if ev.size() > l.opts.MaxPayload && len(group) > 0 {
+			ev.truncate(mark)
+			if err := flush(); err != nil {
+				return nil, err
+			}
+			ev.add(id, r)
+		}
+		if ev.size() > l.opts.MaxPayload {
+			// This record alone does not fit in an invocation.
+			ev.reset()
+			fail(l.failure(r, CodeTooLarge, "Request must be smaller than "+strconv.Itoa(l.opts.MaxPayload)+" bytes for the InvokeFunction operation", 1))
+			continue
+		}
+		group = append(group, r)
+		ids = append(ids, id)
+		dataBytes += int64(len(r.Data))
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// recordID is the opaque recordId of a record in one invocation: its log
+// sequence number and position, as a digit string like Firehose's.
+func recordID(seq uint64, i int) string {
+	b := make([]byte, 0, 28)
+	s := strconv.FormatUint(seq, 10)
+	for n := len(s); n < 20; n++ {
+		b = append(b, '0')
+	}
+	b = append(b, s...)
+	p := strconv.Itoa(i)
+	for n := len(p); n < 8; n++ {
+		b = append(b, '0')
+	}
+	return string(append(b, p...))
+}
+
+// invoke calls the function with one event, retrying invocation failures
+// NumberOfRetries times, and sorts the records by the function's answer. It
+// returns an error only when ctx ends, so that delivery redoes the batch.
+func (l *lambdaStage) invoke(ctx context.Context, group []deliver.Rec, ids []string, payload []byte, fail func(deliver.Failure)) ([]deliver.Rec, error) {
+	delay := l.opts.RetryDelay
+	var code, msg string
+	attempts := l.cfg.Retries + 1
+	for attempt := 1; attempt <= attempts; attempt++ {
+		res, fnErr, err, took := l.call(ctx, payload)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		ok := err == nil && fnErr == ""
+		if o := l.opts.Observer; o != nil {
+			o.LambdaInvoked(l.stream, took, ok)
+		}
+		if ok {
+			return l.sort(group, ids, res, attempt, fail), nil
+		}
+		code, msg = l.classify(res, fnErr, err)
+		l.opts.Logger.Warn("Lambda invocation failed", "stream", l.stream, "function", l.cfg.ARN,
+			"attempt", attempt, "of", attempts, "error_code", code, "err", err, "function_error", fnErr)
+		if attempt == attempts {
+			break
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+		delay = min(delay*2, 10*time.Second)
+	}
+	for _, r := range group {
+		fail(l.failure(r, code, msg, attempts))
+	}
+	return nil, nil
+}
+
+// errDeadline marks an invocation that ran past InvokeTimeout.
+var errDeadline = errors.New("invocation exceeded the time Firehose allows")
+
+// call makes one invocation, bounded by InvokeTimeout.
+func (l *lambdaStage) call(ctx context.Context, payload []byte) (res []byte, fnErr string, err error, took time.Duration) {
+	if l.invoker == nil {
+		return nil, "", errNoInvoker, 0
+	}
+	ictx, cancel := context.WithTimeout(ctx, l.opts.InvokeTimeout)
+	defer cancel()
+	start := time.Now()
+	res, fnErr, err = l.invoker.Invoke(ictx, l.cfg.ARN, payload)
+	took = time.Since(start)
+	if err != nil && ctx.Err() == nil && errors.Is(ictx.Err(), context.DeadlineExceeded) {
+		err = errDeadline
+	}
+	return res, fnErr, err, took
+}
+
+var errNoInvoker = &awsproto.Error{Type: "ResourceNotFoundException", Message: "hydrant was started without Lambda support"}
+
+// classify maps a failed invocation to Firehose's error code and message.
+func (l *lambdaStage) classify(res []byte, fnErr string, err error) (string, string) {
+	switch {
+	case err == errDeadline:
+		return CodeTimedOut, MsgTimedOut
+	case err != nil:
+		return l.opts.ClassifyError(err)
+	}
+	// The function failed. Lambda reports a run past the function's
+	// Timeout as an Unhandled error whose document says so.
+	var doc struct {
+		ErrorType    string `json:"errorType"`
+		ErrorMessage string `json:"errorMessage"`
+	}
+	_ = json.Unmarshal(res, &doc)
+	if doc.ErrorType == "Sandbox.Timedout" || strings.Contains(doc.ErrorMessage, "Task timed out after") {
+		return CodeTimedOut, MsgTimedOut
+	}
+	return CodeFunctionError, MsgFunctionError
+}
+
+// DefaultClassifyError maps an Invoke error to a Firehose error code: by
+// the Lambda API error type it carries (an *awsproto.Error, or an error with
+// an ErrorType or ErrorCode method), else a deadline to
+// Lambda.FunctionTimedOut, else Lambda.ServiceException.
+func DefaultClassifyError(err error) (code, message string) {
+	typ := ""
+	var ae *awsproto.Error
+	var typed interface{ ErrorType() string }
+	var coded interface{ ErrorCode() string }
+	switch {
+	case errors.As(err, &ae):
+		typ = ae.Type
+	case errors.As(err, &typed):
+		typ = typed.ErrorType()
+	case errors.As(err, &coded):
+		typ = coded.ErrorCode()
+	}
+	switch typ {
+	case "ResourceNotFoundException":
+		return CodeNotFound, MsgNotFound
+	case "TooManyRequestsException", "EC2ThrottledException", "ResourceConflictException":
+		return CodeLimitExceeded, MsgLimitExceeded
+	case "AccessDeniedException", "AccessDenied":
+		return CodeAccessDenied, MsgAccessDenied
+	case "RequestTooLargeException":
+		return CodeTooLarge, err.Error()
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return CodeTimedOut, MsgTimedOut
+	}
+	return CodeService, "The Lambda function could not be invoked: " + err.Error()
+}
+
+// failure is a processing-failed record: the record as the function
+// received it, with the function's ARN and the attempts made.
+func (l *lambdaStage) failure(r deliver.Rec, code, msg string, attempts int) deliver.Failure {
+	return deliver.Failure{
+		Type: ProcessingFailed, Raw: r.Data, Arrival: r.Arrival, Seq: r.Seq,
+		Code: code, Message: msg, Attempts: attempts, EndedAt: time.Now(), LambdaARN: l.cfg.ARN,
+	}
+}
+
+// response is the function's answer (reference §6.4).
+type response struct {
+	Records json.RawMessage `json:"records"`
+}
+
+type responseRecord struct {
+	RecordID *string `json:"recordId"`
+	Result   *string `json:"result"`
+	Data     *string `json:"data"`
+	Metadata *struct {
+		PartitionKeys map[string]string `json:"partitionKeys"`
+	} `json:"metadata"`
+}
+
+// sort applies the function's answer to the invocation's records. A
+// malformed answer is not retried: its records fail with attemptsMade equal
+// to the attempt that got it.
+func (l *lambdaStage) sort(group []deliver.Rec, ids []string, res []byte, attempt int, fail func(deliver.Failure)) []deliver.Rec {
+	failAll := func(code, msg string) []deliver.Rec {
+		for _, r := range group {
+			fail(l.failure(r, code, msg, attempt))
+		}
+		return nil
+	}
+	if !json.Valid(res) {
+		return failAll(CodeJSON, MsgJSON)
+	}
+	var resp response
+	if json.Unmarshal(res, &resp) != nil || len(resp.Records) == 0 || resp.Records[0] != '[' {
+		// Valid JSON without a records array: no record came back.
+		return failAll(CodeMissingID, MsgMissingID)
+	}
+	var entries []responseRecord
+	if err := json.Unmarshal(resp.Records, &entries); err != nil {
+		return failAll(CodeJSON, MsgJSON)
+	}
+	byID := make(map[string]int, len(entries))
+	dup := map[string]bool{}
+	for i, e := range entries {
+		if e.RecordID == nil {
+			continue
+		}
+		if _, seen := byID[*e.RecordID]; seen {
+			dup[*e.RecordID] = true
+			continue
+		}
+		byID[*e.RecordID] = i
+	}
+	out := group[:0:0]
+	succeeded := 0
+	var outBytes int64
+	for i, r := range group {
+		j, ok := byID[ids[i]]
+		switch {
+		case dup[ids[i]]:
+			fail(l.failure(r, CodeDuplicatedID, MsgDuplicatedID, attempt))
+			continue
+		case !ok:
+			fail(l.failure(r, CodeMissingID, MsgMissingID, attempt))
+			continue
+		}
+		e := entries[j]
+		switch deref(e.Result) {
+		case "Ok":
+			if e.Data == nil {
+				fail(l.failure(r, CodeJSON, MsgNullData, attempt))
+				continue
+			}
+			data, err := decodeBase64(*e.Data)
+			if err != nil {
+				fail(l.failure(r, CodeJSON, "The data field of the record is not valid base64: "+err.Error(), attempt))
+				continue
+			}
+			out = append(out, deliver.Rec{Data: data, Arrival: r.Arrival, Seq: r.Seq, QueryKeys: r.QueryKeys, LambdaKeys: partitionKeys(e)})
+			succeeded++
+			outBytes += int64(len(data))
+		case "Dropped":
+			succeeded++
+		case "ProcessingFailed":
+			fail(l.failure(r, CodeFailedStatus, MsgFailedStatus, attempt))
+		default:
+			fail(l.failure(r, CodeJSON, "The result field must be Ok, Dropped or ProcessingFailed, not "+strconv.Quote(deref(e.Result))+".", attempt))
+		}
+	}
+	if o := l.opts.Observer; o != nil && succeeded > 0 {
+		o.Processed(l.stream, succeeded, outBytes)
+	}
+	return out
+}
+
+func partitionKeys(e responseRecord) map[string]string {
+	if e.Metadata == nil {
+		return nil
+	}
+	return e.Metadata.PartitionKeys
+}
+
+// decodeBase64 decodes standard base64, with or without padding (Java's
+// decoder, which Firehose uses, accepts both).
+func decodeBase64(s string) ([]byte, error) {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil && len(s)%4 != 0 {
+		if b2, err2 := base64.RawStdEncoding.DecodeString(s); err2 == nil {
+			return b2, nil
+		}
+	}
+	return b, err
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
