@@ -36,6 +36,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = serve(ctx, args, stderr)
 	case "bench":
 		err = bench(ctx, args, stdout, stderr)
+	case "validate":
+		err = runValidate(args, stdout, stderr)
+	case "put":
+		err = runPut(ctx, args, os.Stdin, stdout, stderr)
 	case "version":
 		_, _ = fmt.Fprintln(stdout, "hydrant", version)
 	case "help":
@@ -61,6 +65,8 @@ func usage(w io.Writer) {
 commands:
   serve     serve the Firehose API (the default)
   bench     generate load against a running hydrant and report throughput
+  validate  check a --config file without serving
+  put       send newline-delimited records from files or stdin to a stream
   version   print the version
 
 Run 'hydrant <command> -h' for the flags of a command.

@@ -31,6 +31,7 @@ type serveConfig struct {
 	logFormat   string
 	createDelay time.Duration
 	cpuProfile  string
+	configFile  string
 	security    securityConfig
 }
 
@@ -45,6 +46,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&c.createDelay, "create-delay", 0, "how long new streams stay CREATING before ACTIVE (AWS takes seconds)")
+	fs.StringVar(&c.configFile, "config", "", "YAML or JSON file whose streams: are created or updated at start-up")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	c.security.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -129,6 +131,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fh, err := firehose.NewService(reg, firehose.Options{Region: c.region, AccountID: c.accountID, Logger: log})
 	if err != nil {
 		return err
+	}
+	if c.configFile != "" {
+		// Before the server is ready: clients never see a half-applied file.
+		if err := applyConfigFile(ctx, c.configFile, fh, log); err != nil {
+			return err
+		}
 	}
 	srv := server.New(log)
 	sec.install(srv)

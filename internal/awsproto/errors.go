@@ -20,6 +20,19 @@ type Error struct {
 	// Fields are extra members for error shapes that carry them (Lambda's
 	// ResourceConflictException Type, for instance).
 	Fields map[string]any
+	// Violations are the constraint violations behind a ValidationException
+	// from Model.Validate, each with the Coral path of its member, for
+	// callers that point at each one (configuration files). They are not
+	// sent on the wire.
+	Violations []FieldViolation
+}
+
+// FieldViolation is one constraint violation: the member's path in Coral's
+// notation (lower-cased first letters, lists as ".N.member") and the
+// sentence AWS reports for it.
+type FieldViolation struct {
+	Path    string
+	Message string
 }
 
 func (e *Error) Error() string { return e.Type + ": " + e.Message }

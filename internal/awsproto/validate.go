@@ -42,7 +42,13 @@ func (m *Model) Validate(op string, body []byte) (map[string]any, *Error) {
 		return nil, v.serr
 	}
 	if len(v.msgs) > 0 {
-		return nil, ValidationError(v.msgs...)
+		msgs := make([]string, len(v.msgs))
+		for i, fv := range v.msgs {
+			msgs[i] = fv.Message
+		}
+		e := ValidationError(msgs...)
+		e.Violations = v.msgs
+		return nil, e
 	}
 	return doc, nil
 }
@@ -107,7 +113,7 @@ func BlobValue(n int) string {
 
 type validator struct {
 	m    *Model
-	msgs []string
+	msgs []FieldViolation
 	serr *Error
 }
 
@@ -125,7 +131,7 @@ func memberPath(parent, name string) string {
 }
 
 func (v *validator) violate(value any, path, constraint string) {
-	v.msgs = append(v.msgs, Violation(RenderValue(value), path, constraint))
+	v.msgs = append(v.msgs, FieldViolation{Path: path, Message: Violation(RenderValue(value), path, constraint)})
 }
 
 func (v *validator) typeErr(path, want string) {
@@ -241,10 +247,10 @@ func (v *validator) value(shapeName string, val any, path string, top bool) {
 		}
 		n := len(b)
 		if s.Min != nil && float64(n) < *s.Min {
-			v.msgs = append(v.msgs, Violation(BlobValue(n), path, "Member must have length greater than or equal to "+fmtNum(*s.Min)))
+			v.msgs = append(v.msgs, FieldViolation{Path: path, Message: Violation(BlobValue(n), path, "Member must have length greater than or equal to "+fmtNum(*s.Min))})
 		}
 		if s.Max != nil && float64(n) > *s.Max {
-			v.msgs = append(v.msgs, Violation(BlobValue(n), path, "Member must have length less than or equal to "+fmtNum(*s.Max)))
+			v.msgs = append(v.msgs, FieldViolation{Path: path, Message: Violation(BlobValue(n), path, "Member must have length less than or equal to "+fmtNum(*s.Max))})
 		}
 	case "timestamp":
 		switch val.(type) {

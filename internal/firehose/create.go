@@ -2,9 +2,12 @@ package firehose
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"strings"
 	"time"
 
+	"github.com/hydrant-io/hydrant/internal/awsproto"
 	"github.com/hydrant-io/hydrant/internal/compress"
 )
 
@@ -22,24 +25,34 @@ var unsupportedCreateMembers = []string{
 }
 
 func (s *Service) createDeliveryStream(ctx context.Context, body []byte) (any, error) {
-	doc, aerr := s.model.Validate("CreateDeliveryStream", body)
-	if aerr != nil {
-		return nil, aerr
-	}
-	var in CreateDeliveryStreamInput
-	if err := s.decode("CreateDeliveryStream", body, &in); err != nil {
-		return nil, err
-	}
-	cfg, err := s.createConfig(doc, &in)
+	cfg, err := s.CheckConfig(body)
 	if err != nil {
 		return nil, err
 	}
 	info, err := s.backend.Create(ctx, cfg)
 	if err != nil {
-		return nil, s.backendErr(in.DeliveryStreamName, err)
+		return nil, s.backendErr(cfg.Name, err)
 	}
 	s.log.Info("delivery stream created", "stream", info.Name, "bucket", bucketName(deref(cfg.Destination.BucketARN)))
 	return map[string]any{"DeliveryStreamARN": info.ARN}, nil
+}
+
+// CheckConfig applies every rule CreateDeliveryStream applies to a request
+// document (the model's constraints, with Coral's ValidationException
+// messages, then the service's semantic rules) and returns the stream
+// configuration it describes, defaults filled in. It does not use the
+// Backend, so a Service built with a nil Backend can check documents (hydrant
+// validate). Errors are *awsproto.Error.
+func (s *Service) CheckConfig(doc []byte) (StreamConfig, error) {
+	raw, aerr := s.model.Validate("CreateDeliveryStream", doc)
+	if aerr != nil {
+		return StreamConfig{}, aerr
+	}
+	var in CreateDeliveryStreamInput
+	if err := json.Unmarshal(doc, &in); err != nil {
+		return StreamConfig{}, &awsproto.Error{Type: awsproto.SerializationException, Message: err.Error(), Status: http.StatusBadRequest}
+	}
+	return s.createConfig(raw, &in)
 }
 
 // createConfig turns a validated CreateDeliveryStream request into a stored

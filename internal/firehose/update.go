@@ -39,8 +39,8 @@ func (s *Service) updateDestination(ctx context.Context, body []byte) (any, erro
 		return nil, invalidArg("Exactly one destination update is supported for a Firehose")
 	}
 	err := s.backend.Update(ctx, in.DeliveryStreamName, func(info *StreamInfo) error {
-		if info.Status != StatusActive {
-			return awsproto.Errorf(ResourceInUseException, "Firehose %s under account %s is not in ACTIVE state.", info.Name, s.opts.AccountID)
+		if err := s.checkActive(info); err != nil {
+			return err
 		}
 		if in.CurrentDeliveryStreamVersionId != strconv.Itoa(info.VersionID) {
 			return awsproto.Errorf(ConcurrentModificationException,
@@ -50,7 +50,6 @@ func (s *Service) updateDestination(ctx context.Context, body []byte) (any, erro
 		if in.DestinationId != info.DestinationID {
 			return invalidArg("Destination Id %s not found for Firehose %s.", in.DestinationId, info.Name)
 		}
-		prev := info.Destination
 		next := info.Destination
 		switch {
 		case in.ExtendedS3DestinationUpdate != nil:
@@ -69,20 +68,37 @@ func (s *Service) updateDestination(ctx context.Context, body []byte) (any, erro
 		case in.S3DestinationUpdate != nil:
 			mergeInto(&next.S3Destination, in.S3DestinationUpdate)
 		}
-		cfg := info.StreamConfig
-		cfg.Destination = next
-		if err := s.checkDestination(&cfg, &prev); err != nil {
-			return err
-		}
-		info.StreamConfig = cfg
-		info.VersionID++
-		info.Updated = time.Now()
-		return nil
+		return s.replaceDestination(info, next)
 	})
 	if err != nil {
 		return nil, s.backendErr(in.DeliveryStreamName, err)
 	}
 	return nil, nil
+}
+
+// checkActive refuses changes to a stream that is not ACTIVE.
+func (s *Service) checkActive(info *StreamInfo) error {
+	if info.Status != StatusActive {
+		return awsproto.Errorf(ResourceInUseException, "Firehose %s under account %s is not in ACTIVE state.", info.Name, s.opts.AccountID)
+	}
+	return nil
+}
+
+// replaceDestination makes next the destination of info, as an
+// UpdateDestination does once the update is merged: the update rules are
+// checked against the current destination, defaults are filled in, and the
+// VersionId moves on. On error info is left as it was.
+func (s *Service) replaceDestination(info *StreamInfo, next ExtendedS3Destination) error {
+	prev := info.Destination
+	cfg := info.StreamConfig
+	cfg.Destination = next
+	if err := s.checkDestination(&cfg, &prev); err != nil {
+		return err
+	}
+	info.StreamConfig = cfg
+	info.VersionID++
+	info.Updated = time.Now()
+	return nil
 }
 
 // mergeInto copies every non-nil member of src over dst, recursing into the
