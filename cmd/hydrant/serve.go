@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hydrant-io/hydrant/internal/deliver"
 	"github.com/hydrant-io/hydrant/internal/firehose"
 	"github.com/hydrant-io/hydrant/internal/objstore"
 	"github.com/hydrant-io/hydrant/internal/server"
@@ -32,7 +33,6 @@ type serveConfig struct {
 	createDelay time.Duration
 	cpuProfile  string
 	configFile  string
-	stores      storeFlags
 	security    securityConfig
 }
 
@@ -49,7 +49,6 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.DurationVar(&c.createDelay, "create-delay", 0, "how long new streams stay CREATING before ACTIVE (AWS takes seconds)")
 	fs.StringVar(&c.configFile, "config", "", "YAML or JSON file whose streams: are created or updated at start-up")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
-	c.stores.register(fs)
 	c.security.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -114,7 +113,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	objects, err := openStores(ctx, c.stores, c.region, store, log)
+	conv, err := openConversion(c.dataDir, c.region, c.accountID, log)
 	if err != nil {
 		return err
 	}
@@ -122,9 +121,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		Dir:         filepath.Join(c.dataDir, "streams"),
 		Region:      c.region,
 		AccountID:   c.accountID,
-		Store:       objects,
+		Store:       store,
 		Logger:      log,
 		CreateDelay: c.createDelay,
+		Stages: func(ctx context.Context, st *firehose.StreamInfo) (deliver.Pipeline, deliver.Format, error) {
+			fm, err := conv.formats(ctx, st)
+			return nil, fm, err
+		},
 	})
 	if err != nil {
 		return err
@@ -134,7 +137,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			log.Error("close streams", "err", err)
 		}
 	}()
-	fh, err := firehose.NewService(reg, firehose.Options{Region: c.region, AccountID: c.accountID, Logger: log})
+	fh, err := firehose.NewService(reg, firehose.Options{Region: c.region, AccountID: c.accountID, Logger: log,
+		Features: firehose.Features{FormatConversion: true}})
 	if err != nil {
 		return err
 	}
@@ -147,6 +151,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	srv := server.New(log)
 	sec.install(srv)
 	srv.AddJSONService(fh.JSONService())
+	srv.AddJSONService(conv.glue.JSONService())
 	srv.Handle("GET /_hydrant/streams", streamsHandler(reg))
 	srv.Handle("GET /_hydrant/streams/{name}", streamsHandler(reg))
 

@@ -187,6 +187,9 @@ func javaToRE2(s string) string {
 	s = strings.ReplaceAll(s, `\p{L}`, `\pL`)
 	s = strings.ReplaceAll(s, `\p{Z}`, `\pZ`)
 	s = strings.ReplaceAll(s, `\p{N}`, `\pN`)
+	// Java matches UTF-16 code units: a surrogate pair range is the range of
+	// supplementary code points (Glue's name patterns use it).
+	s = strings.ReplaceAll(s, `\uD800\uDC00-\uDBFF\uDFFF`, `\x{10000}-\x{10FFFF}`)
 	// \uFFFF escapes become RE2's \x{FFFF}.
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {

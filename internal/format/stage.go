@@ -57,12 +57,15 @@ type StageOptions struct {
 	Logger   *slog.Logger
 }
 
+// StageFunc builds a stream's format; it is a deliver.FormatFactory.
+type StageFunc = func(ctx context.Context, st *firehose.StreamInfo) (deliver.Format, error)
+
 // Stage returns the format half of a deliver.Stages factory: for a stream
 // with DataFormatConversionConfiguration enabled it resolves the table
 // (at every delivery, so a new table version is picked up) and returns the
 // Parquet format; otherwise it returns nil. cmd/hydrant combines it with the
 // processors' pipeline factory.
-func Stage(tables Tables, o StageOptions) func(ctx context.Context, st *firehose.StreamInfo) (deliver.Format, error) {
+func Stage(tables Tables, o StageOptions) StageFunc {
 	if o.TempDir != "" {
 		// Pages left by a run that crashed mid-file are garbage.
 		if old, err := filepath.Glob(filepath.Join(o.TempDir, ".pages-*")); err == nil {
