@@ -234,7 +234,7 @@ func (d *Deliverer) deliver(ctx context.Context, p Plan) bool {
 				o.Failed(d.cfg.Stream.Name, p, err)
 			}
 			d.log.Warn("delivery failed; the records stay buffered and will be retried",
-				"key", p.Key, "attempt", attempt, "retry_in", backoff, "err", err)
+				"key", p.Key, "attempt", attempt, "retry_in", backoff, "error_code", objstore.ErrorCode(err), "err", err)
 		}
 		jitter := time.Duration(rand.Int64N(int64(backoff)/2 + 1))
 		if !d.sleep(ctx, nil, backoff/2+jitter) {

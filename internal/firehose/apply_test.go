@@ -119,7 +119,9 @@ func TestApplyConfigUpdates(t *testing.T) {
 }
 
 func TestApplyConfigRefuses(t *testing.T) {
-	dp := firehose.Features{DynamicPartitioning: true}
+	// A valid dynamically partitioned destination, so that only the rule
+	// of updates can refuse it.
+	dp := firehose.Features{DynamicPartitioning: true, Processors: map[string]bool{"MetadataExtraction": true}}
 	tests := []struct {
 		name     string
 		existing string // created first
@@ -144,6 +146,10 @@ func TestApplyConfigRefuses(t *testing.T) {
 			existing: `{"DeliveryStreamName":"s","ExtendedS3DestinationConfiguration":{` + applyDest + `}}`,
 			doc: `{"DeliveryStreamName":"s","ExtendedS3DestinationConfiguration":{` + applyDest + `,
 				"Prefix":"!{partitionKeyFromQuery:k}/","ErrorOutputPrefix":"e/",
+				"BufferingHints":{"SizeInMBs":64,"IntervalInSeconds":60},
+				"ProcessingConfiguration":{"Enabled":true,"Processors":[{"Type":"MetadataExtraction","Parameters":[
+					{"ParameterName":"MetadataExtractionQuery","ParameterValue":"{k: .k}"},
+					{"ParameterName":"JsonParsingEngine","ParameterValue":"JQ-1.6"}]}]},
 				"DynamicPartitioningConfiguration":{"Enabled":true}}}`,
 			typ: firehose.InvalidArgumentException,
 			msg: "Dynamic partitioning cannot be enabled on an existing Firehose stream.",
