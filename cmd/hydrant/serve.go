@@ -33,6 +33,7 @@ type serveConfig struct {
 	createDelay time.Duration
 	cpuProfile  string
 	configFile  string
+	stores      storeFlags
 	security    securityConfig
 }
 
@@ -49,6 +50,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.DurationVar(&c.createDelay, "create-delay", 0, "how long new streams stay CREATING before ACTIVE (AWS takes seconds)")
 	fs.StringVar(&c.configFile, "config", "", "YAML or JSON file whose streams: are created or updated at start-up")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
+	c.stores.register(fs)
 	c.security.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -113,6 +115,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	objects, err := openStores(ctx, c.stores, c.region, store, log)
+	if err != nil {
+		return err
+	}
 	conv, err := openConversion(c.dataDir, c.region, c.accountID, log)
 	if err != nil {
 		return err
@@ -121,7 +127,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		Dir:         filepath.Join(c.dataDir, "streams"),
 		Region:      c.region,
 		AccountID:   c.accountID,
-		Store:       store,
+		Store:       objects,
 		Logger:      log,
 		CreateDelay: c.createDelay,
 		Stages: func(ctx context.Context, st *firehose.StreamInfo) (deliver.Pipeline, deliver.Format, error) {
