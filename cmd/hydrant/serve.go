@@ -35,6 +35,7 @@ type serveConfig struct {
 	configFile  string
 	stores      storeFlags
 	security    securityConfig
+	functions   functionFlags
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -52,10 +53,14 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	c.stores.register(fs)
 	c.security.register(fs)
+	c.functions.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if err := c.security.validate(); err != nil {
+		return c, err
+	}
+	if err := c.functions.check(); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
@@ -123,6 +128,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Functions close after the registry (deferred first): delivery may be
+	// invoking them until it stops.
+	funcs, err := openFunctions(ctx, c.functions, c.dataDir, c.region, c.accountID, c.listen, sec.scheme(), log)
+	if err != nil {
+		return err
+	}
+	defer funcs.close(log)
 	reg, err := stream.Open(stream.Options{
 		Dir:         filepath.Join(c.dataDir, "streams"),
 		Region:      c.region,
@@ -160,6 +172,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	srv.AddJSONService(conv.glue.JSONService())
 	srv.Handle("GET /_hydrant/streams", streamsHandler(reg))
 	srv.Handle("GET /_hydrant/streams/{name}", streamsHandler(reg))
+	funcs.register(srv)
 
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {

@@ -4,12 +4,15 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -48,6 +51,50 @@ func New(log *slog.Logger) *Server {
 func (s *Server) AddJSONService(svc *awsproto.JSONService) {
 	s.json[svc.TargetPrefix] = svc
 	s.equip(svc)
+}
+
+// AddRESTService routes every path under prefix to h: a REST-JSON API such
+// as Lambda's (/2015-03-31/functions), which is told apart by its path
+// rather than by X-Amz-Target. With a verifier set, each request's SigV4
+// signature is checked for signingName before h sees it; the body (at most
+// maxBody bytes) is read to hash it and handed on unchanged.
+func (s *Server) AddRESTService(signingName, prefix string, maxBody int64, h http.Handler) {
+	guarded := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if v := s.verifier; v != nil {
+			signed, e := v.Check(r, awsproto.SigningService{Name: signingName})
+			if e != nil {
+				writeAuthError(w, e)
+				return
+			}
+			body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+			if err != nil {
+				awsproto.WriteRESTJSONError(w, &awsproto.Error{Type: awsproto.SerializationException, Message: "Could not read request body", Status: http.StatusBadRequest}, nil)
+				return
+			}
+			if int64(len(body)) > maxBody {
+				awsproto.WriteRESTJSONError(w, &awsproto.Error{Type: awsproto.RequestEntityTooLarge, Message: "Request body exceeds the limit of " + strconv.FormatInt(maxBody, 10) + " bytes", Status: http.StatusRequestEntityTooLarge}, nil)
+				return
+			}
+			if _, e := signed.VerifyBody(body); e != nil {
+				writeAuthError(w, e)
+				return
+			}
+			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+		}
+		h.ServeHTTP(w, r)
+	})
+	s.mux.Handle(prefix, guarded)
+	s.mux.Handle(prefix+"/", guarded)
+}
+
+// writeAuthError answers a request whose signature was refused: REST
+// services send these errors with 403 Forbidden.
+func writeAuthError(w http.ResponseWriter, e *awsproto.Error) {
+	ae := *e
+	if ae.Status < http.StatusInternalServerError {
+		ae.Status = http.StatusForbidden
+	}
+	awsproto.WriteRESTJSONError(w, &ae, nil)
 }
 
 // Handle registers a handler for hydrant's own endpoints (metrics, UI, ...).

@@ -1,0 +1,170 @@
+package lambda
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// The Lambda Runtime API (version 2018-06-01) that each instance's process
+// talks to on its loopback listener: it long-polls for the next event and
+// posts the response or error of each.
+const runtimeAPIPrefix = "/2018-06-01/runtime"
+
+func (inst *instance) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+runtimeAPIPrefix+"/invocation/next", inst.handleNext)
+	mux.HandleFunc("POST "+runtimeAPIPrefix+"/invocation/{id}/response", inst.handleResponse)
+	mux.HandleFunc("POST "+runtimeAPIPrefix+"/invocation/{id}/error", inst.handleError)
+	mux.HandleFunc("POST "+runtimeAPIPrefix+"/init/error", inst.handleInitError)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		runtimeReply(w, http.StatusNotFound, map[string]string{"errorMessage": "unknown Runtime API path " + r.URL.Path, "errorType": "InvalidRequest"})
+	})
+	return mux
+}
+
+// handleNext hands the runtime its next event, blocking until there is one.
+// The first call marks the end of the runtime's initialization.
+func (inst *instance) handleNext(w http.ResponseWriter, r *http.Request) {
+	inst.readyOnce.Do(func() {
+		inst.initDuration = time.Since(inst.started)
+		close(inst.ready)
+	})
+	var inv *invocation
+	select {
+	case inv = <-inst.next:
+	case <-r.Context().Done():
+		return
+	case <-inst.stopCh:
+		runtimeReply(w, http.StatusGone, map[string]string{"errorMessage": "instance stopped", "errorType": "InstanceStopped"})
+		return
+	}
+	inv.begin(time.Now(), inst.svc.opts.InitTimeout)
+	inst.mu.Lock()
+	inst.current = inv
+	inst.mu.Unlock()
+	inst.pipe.begin(inv)
+	close(inv.started)
+
+	h := w.Header()
+	h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
+	h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
+	h.Set("Lambda-Runtime-Invoked-Function-Arn", inv.arn)
+	h.Set("Lambda-Runtime-Trace-Id", inv.traceID)
+	if inv.clientContext != "" {
+		h.Set("Lambda-Runtime-Client-Context", inv.clientContext)
+	}
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(inv.payload)))
+	_, _ = w.Write(inv.payload)
+}
+
+// take returns the invocation the runtime is answering, if id is it, and
+// clears it: an invocation is answered once.
+func (inst *instance) take(id string) *invocation {
+	inst.mu.Lock()
+	defer inst.mu.Unlock()
+	inv := inst.current
+	if inv == nil || inv.id != id {
+		return nil
+	}
+	inst.current = nil
+	return inv
+}
+
+func (inst *instance) handleResponse(w http.ResponseWriter, r *http.Request) {
+	inv := inst.take(r.PathValue("id"))
+	if inv == nil {
+		runtimeReply(w, http.StatusBadRequest, map[string]string{"errorMessage": "Invalid request ID", "errorType": "InvalidRequestID"})
+		return
+	}
+	body, size, err := readCapped(r.Body, MaxResponsePayload)
+	if err != nil {
+		inv.finish(result{payload: errorDoc(fmt.Sprintf("RequestId: %s Error: reading the function's response: %v", inv.id, err), "Runtime.Unknown"), fnErr: "Unhandled", errType: "Runtime.Unknown"})
+		runtimeReply(w, http.StatusBadRequest, map[string]string{"errorMessage": err.Error(), "errorType": "InvalidRequest"})
+		return
+	}
+	if size > MaxResponsePayload {
+		inv.finish(result{
+			payload: errorDoc(fmt.Sprintf("Response payload size (%d bytes) exceeded maximum allowed payload size (%d bytes).", size, MaxResponsePayload), "Function.ResponseSizeTooLarge"),
+			fnErr:   "Unhandled", errType: "Function.ResponseSizeTooLarge",
+		})
+		runtimeReply(w, http.StatusRequestEntityTooLarge, map[string]string{"errorMessage": fmt.Sprintf("Exceeded maximum allowed payload size (%d bytes).", MaxResponsePayload), "errorType": "RequestEntityTooLarge"})
+		return
+	}
+	inv.finish(result{payload: body})
+	runtimeReply(w, http.StatusAccepted, map[string]string{"status": "OK"})
+}
+
+func (inst *instance) handleError(w http.ResponseWriter, r *http.Request) {
+	inv := inst.take(r.PathValue("id"))
+	if inv == nil {
+		runtimeReply(w, http.StatusBadRequest, map[string]string{"errorMessage": "Invalid request ID", "errorType": "InvalidRequestID"})
+		return
+	}
+	body, _, _ := readCapped(r.Body, MaxResponsePayload)
+	typ := r.Header.Get("Lambda-Runtime-Function-Error-Type")
+	inv.finish(result{payload: errorPayload(body, typ), fnErr: "Unhandled", errType: typ})
+	runtimeReply(w, http.StatusAccepted, map[string]string{"status": "OK"})
+}
+
+func (inst *instance) handleInitError(w http.ResponseWriter, r *http.Request) {
+	body, _, _ := readCapped(r.Body, MaxResponsePayload)
+	typ := r.Header.Get("Lambda-Runtime-Function-Error-Type")
+	inst.initOnce.Do(func() {
+		inst.initErr = errorPayload(body, typ)
+		close(inst.initFailed)
+	})
+	runtimeReply(w, http.StatusAccepted, map[string]string{"status": "OK"})
+}
+
+// errorPayload is the document an invoker receives for a runtime's error
+// post: the runtime's own JSON when it sent some, else one made of what it
+// sent.
+func errorPayload(body []byte, typ string) []byte {
+	if len(body) > 0 && json.Valid(body) {
+		return body
+	}
+	if typ == "" {
+		typ = "Runtime.Unknown"
+	}
+	msg := string(body)
+	if msg == "" {
+		msg = "Unknown application error occurred"
+	}
+	return errorDoc(msg, typ)
+}
+
+// errorDoc is a Lambda error document {"errorMessage","errorType"}.
+func errorDoc(msg, typ string) []byte {
+	m := map[string]string{"errorMessage": msg}
+	if typ != "" {
+		m["errorType"] = typ
+	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
+// readCapped reads up to limit bytes and reports the body's full size,
+// draining (a bounded amount of) the rest to measure it.
+func readCapped(r io.Reader, limit int64) ([]byte, int64, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, int64(len(b)), err
+	}
+	if int64(len(b)) <= limit {
+		return b, int64(len(b)), nil
+	}
+	rest, _ := io.Copy(io.Discard, io.LimitReader(r, 1<<30))
+	return nil, int64(len(b)) + rest, nil
+}
+
+func runtimeReply(w http.ResponseWriter, status int, v any) {
+	b, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
