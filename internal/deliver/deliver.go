@@ -36,6 +36,15 @@ type Config struct {
 	// Stages builds the stream's processing pipeline and record format;
 	// nil means records are delivered as they are.
 	Stages Stages
+	// SpoolDir is where a dynamically partitioned batch's records wait for
+	// their partition's object (the stream's own directory); "" means a
+	// temporary directory. MaxPartitions is the active-partition limit;
+	// zero means DefaultMaxPartitions.
+	SpoolDir      string
+	MaxPartitions int
+	// Partitions receives the partitioning metrics; nil means the Observer
+	// if it implements PartitionObserver.
+	Partitions PartitionObserver
 }
 
 // Observer receives delivery events, for metrics and tests.
@@ -185,18 +194,24 @@ func (d *Deliverer) plan(st *firehose.StreamInfo, span buffer.Span) (Plan, error
 		return Plan{}, err
 	}
 	t := span.Oldest.In(loc)
-	prefix, err := data.Eval(keys.Env{Time: t, Location: loc})
-	if err != nil {
-		return Plan{}, err
+	id := uuid.NewString()
+	key := ""
+	if !partitioned(dest) {
+		// A partitioned batch's keys depend on its records; they are
+		// derived from the plan's ObjectID when its objects are written.
+		prefix, err := data.Eval(keys.Env{Time: t, Location: loc})
+		if err != nil {
+			return Plan{}, err
+		}
+		key = prefix + keys.ObjectName(st.Name, fmt.Sprint(st.VersionID), t, id, firehose.ObjectExtension(dest))
 	}
 	format := *dest.CompressionFormat
-	ext := firehose.ObjectExtension(dest)
-	id := uuid.NewString()
 	return Plan{
 		From:        span.From,
 		To:          span.To,
 		Bucket:      firehose.BucketName(dest),
-		Key:         prefix + keys.ObjectName(st.Name, fmt.Sprint(st.VersionID), t, id, ext),
+		Key:         key,
+		Partitioned: partitioned(dest),
 		Compression: format,
 		ObjectID:    id,
 		Time:        span.Oldest,

@@ -30,6 +30,13 @@ func (d *Deliverer) write(ctx context.Context, p Plan) (written bool, err error)
 			return false, err
 		}
 	}
+	if err := d.writeBackup(ctx, st, p); err != nil {
+		return false, err
+	}
+	if p.Partitioned {
+		r, err := d.writePartitioned(ctx, st, p, pl, fm)
+		return r.objects > 0, err
+	}
 	var failures []Failure
 	meta := objstore.Meta{ContentType: "application/octet-stream", ContentEncoding: compress.ContentEncoding(p.Compression)}
 	err = d.cfg.Store.Put(ctx, p.Bucket, p.Key, meta, func(w io.Writer) error {

@@ -88,7 +88,9 @@ func TestProcessorAndPartitioningRules(t *testing.T) {
 	lam := func(kv ...string) string {
 		return param("Lambda", append([]string{"LambdaArn", "arn:aws:lambda:us-east-1:000000000000:function:f"}, kv...)...)
 	}
-	jq := func(q string) string { return param("MetadataExtraction", "MetadataExtractionQuery", q, "JsonParsingEngine", "JQ-1.6") }
+	jq := func(q string) string {
+		return param("MetadataExtraction", "MetadataExtractionQuery", q, "JsonParsingEngine", "JQ-1.6")
+	}
 	dp := func(prefix string, extra ...string) string {
 		return strings.Join(append([]string{dest, dpOn, dpHints, `"Prefix":"` + prefix + `"`, `"ErrorOutputPrefix":"err/!{firehose:error-output-type}/"`}, extra...), ",")
 	}

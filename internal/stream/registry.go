@@ -43,6 +43,9 @@ type Options struct {
 	// Stages builds each stream's processing pipeline and record format
 	// (processors, format conversion); nil delivers records as they are.
 	Stages deliver.Stages
+	// MaxPartitions is the active-partition limit of dynamically
+	// partitioned streams (--max-partitions); zero means Firehose's 500.
+	MaxPartitions int
 }
 
 // Registry implements firehose.Backend over local files.
@@ -153,6 +156,9 @@ func (r *Registry) activate(e *entry) error {
 		Logger:   r.log,
 		Observer: r.opts.Observer,
 		Stages:   r.opts.Stages,
+		// Partition spools live with the stream and go with it on delete.
+		SpoolDir:      filepath.Join(e.dir, "spool"),
+		MaxPartitions: r.opts.MaxPartitions,
 	})
 	return nil
 }

@@ -1,0 +1,99 @@
+package deliver
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strconv"
+
+	"github.com/google/uuid"
+
+	"github.com/hydrant-io/hydrant/internal/buffer"
+	"github.com/hydrant-io/hydrant/internal/compress"
+	"github.com/hydrant-io/hydrant/internal/firehose"
+	"github.com/hydrant-io/hydrant/internal/keys"
+	"github.com/hydrant-io/hydrant/internal/objstore"
+)
+
+// S3 backup (S3BackupMode Enabled): the source records of every batch, as
+// they were put and before any processing, go to the backup bucket under
+// the backup's own Prefix, CompressionFormat and name rules, before the
+// batch's destination object is written. So whatever reaches the
+// destination is in the backup too.
+//
+// Firehose fills a separate backup buffer by the backup's BufferingHints;
+// hydrant backs up per batch of the destination: the batch is cut by the
+// destination's hints, and its backup is split into objects of at most the
+// backup's SizeInMBs. The backup's IntervalInSeconds is not used (a backup
+// object appears with its batch). Each backup object's key derives from the
+// plan (ObjectID and the piece's index), so a redo overwrites the same keys.
+
+// errPieceFull stops reading the log at the end of one backup object.
+var errPieceFull = errors.New("backup object full")
+
+// writeBackup writes the plan's source records to the stream's S3 backup,
+// when it has one.
+func (d *Deliverer) writeBackup(ctx context.Context, st *firehose.StreamInfo, p Plan) error {
+	bucket := firehose.BackupBucketName(&st.Destination)
+	if bucket == "" {
+		return nil
+	}
+	b := st.Destination.S3BackupConfiguration
+	tmpl, _, err := keys.Resolve(b.Prefix, b.ErrorOutputPrefix)
+	if err != nil {
+		return err
+	}
+	loc := d.location(st)
+	t := p.Time.In(loc)
+	format := "UNCOMPRESSED"
+	if b.CompressionFormat != nil {
+		format = *b.CompressionFormat
+	}
+	limit := int64(5 << 20)
+	if h := b.BufferingHints; h != nil && h.SizeInMBs != nil {
+		limit = int64(*h.SizeInMBs) << 20
+	}
+	meta := objstore.Meta{ContentType: "application/octet-stream", ContentEncoding: compress.ContentEncoding(format)}
+	from := p.From
+	for piece := 0; from < p.To; piece++ {
+		tag := "backup:" + strconv.Itoa(piece)
+		id := uuid.NewSHA1(uuid.MustParse(p.ObjectID), []byte(tag)).String()
+		seed := sha256.Sum256([]byte(p.ObjectID + "\x00" + tag))
+		prefix, err := tmpl.Eval(keys.Env{Time: t, Location: loc, Random: rand.NewChaCha8(seed)})
+		if err != nil {
+			return err
+		}
+		key := prefix + keys.ObjectName(st.Name, strconv.Itoa(st.VersionID), t, id, compress.Extension(format))
+		next := p.To
+		err = d.cfg.Store.Put(ctx, bucket, key, meta, func(w io.Writer) error {
+			next = p.To
+			cw, err := compress.NewWriter(format, w, compress.Options{EntryName: id, ModTime: p.Time})
+			if err != nil {
+				return err
+			}
+			var size int64
+			err = d.cfg.Log.Read(ctx, from, p.To, func(r buffer.Record) error {
+				if size > 0 && size+int64(len(r.Data)) > limit {
+					next = r.Seq
+					return errPieceFull
+				}
+				size += int64(len(r.Data))
+				_, err := cw.Write(r.Data)
+				return err
+			})
+			if err != nil && !errors.Is(err, errPieceFull) {
+				_ = cw.Close()
+				return err
+			}
+			return cw.Close()
+		})
+		if err != nil {
+			return fmt.Errorf("write S3 backup %s: %w", key, err)
+		}
+		from = next
+	}
+	return nil
+}

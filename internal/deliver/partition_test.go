@@ -1,0 +1,354 @@
+package deliver_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hydrant-io/hydrant/internal/buffer"
+	"github.com/hydrant-io/hydrant/internal/deliver"
+	"github.com/hydrant-io/hydrant/internal/firehose"
+	"github.com/hydrant-io/hydrant/internal/objstore"
+	"github.com/hydrant-io/hydrant/internal/process"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+// env is a stream with a real segment log and local store.
+type env struct {
+	dir   string
+	log   *buffer.SegmentLog
+	store *objstore.Local
+	info  firehose.StreamInfo
+}
+
+func newEnv(t *testing.T, dest firehose.ExtendedS3Destination) *env {
+	t.Helper()
+	dir := t.TempDir()
+	lg, err := buffer.Open(dir+"/log", buffer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = lg.Close() })
+	store, err := objstore.NewLocal(dir+"/buckets", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dest.RoleARN = ptr("arn:aws:iam::000000000000:role/r")
+	dest.BucketARN = ptr("arn:aws:s3:::bkt")
+	if dest.BufferingHints == nil {
+		dest.BufferingHints = &firehose.BufferingHints{SizeInMBs: ptr(64), IntervalInSeconds: ptr(0)}
+	}
+	if dest.CompressionFormat == nil {
+		dest.CompressionFormat = ptr("UNCOMPRESSED")
+	}
+	return &env{dir: dir, log: lg, store: store, info: firehose.StreamInfo{
+		StreamConfig: firehose.StreamConfig{Name: "s", Type: "DirectPut", Destination: dest},
+		ARN:          "arn:aws:firehose:us-east-1:000000000000:deliverystream/s",
+		Status:       firehose.StatusActive, VersionID: 1,
+	}}
+}
+
+func (e *env) put(t *testing.T, recs ...string) {
+	t.Helper()
+	var b buffer.Batch
+	for _, r := range recs {
+		b.Add([]byte(r))
+	}
+	if _, err := e.log.Append(context.Background(), &b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// objects returns the objects of a bucket, gunzipped when their key says so.
+func (e *env) objects(t *testing.T, bucket string) map[string]string {
+	t.Helper()
+	infos, err := e.store.List(context.Background(), bucket, "")
+	if errors.Is(err, objstore.ErrNoSuchBucket) {
+		return map[string]string{}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, oi := range infos {
+		rc, err := e.store.Get(context.Background(), bucket, oi.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		if strings.HasSuffix(oi.Key, ".gz") {
+			zr, err := gzip.NewReader(bytes.NewReader(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ = io.ReadAll(zr)
+		}
+		out[oi.Key] = string(b)
+	}
+	return out
+}
+
+func (e *env) config(store objstore.Store, obs deliver.PartitionObserver, maxPartitions int) deliver.Config {
+	f := process.NewFactory(jsonEcho{}, process.Options{RetryDelay: time.Millisecond})
+	return deliver.Config{
+		Stream: e.info, Log: e.log, Store: store, Partitions: obs,
+		Stages:        deliver.CombineStages(f.Pipeline, nil),
+		SpoolDir:      e.dir + "/spool",
+		MaxPartitions: maxPartitions,
+	}
+}
+
+func (e *env) run(t *testing.T, cfg deliver.Config) {
+	t.Helper()
+	d := deliver.Start(cfg)
+	defer d.Stop()
+	select {
+	case <-d.Idle():
+	case <-time.After(10 * time.Second):
+		t.Fatal("delivery did not finish")
+	}
+}
+
+// jsonEcho is a Lambda function that returns each record unchanged with
+// partition key "region" taken from the record's "r" member (none when the
+// record has none).
+type jsonEcho struct{}
+
+func (jsonEcho) Invoke(ctx context.Context, arn string, payload []byte) ([]byte, string, error) {
+	var ev struct {
+		Records []struct {
+			RecordID string `json:"recordId"`
+			Data     []byte `json:"data"`
+		} `json:"records"`
+	}
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return nil, "", err
+	}
+	var out []map[string]any
+	for _, r := range ev.Records {
+		var m map[string]any
+		_ = json.Unmarshal(r.Data, &m)
+		e := map[string]any{"recordId": r.RecordID, "result": "Ok", "data": base64.StdEncoding.EncodeToString(r.Data)}
+		if v, ok := m["r"].(string); ok {
+			e["metadata"] = map[string]any{"partitionKeys": map[string]string{"region": v}}
+		}
+		out = append(out, e)
+	}
+	b, err := json.Marshal(map[string]any{"records": out})
+	return b, "", err
+}
+
+// partitionedDest partitions by jq key "c" and Lambda key "region".
+func partitionedDest(prefix string) firehose.ExtendedS3Destination {
+	return firehose.ExtendedS3Destination{
+		S3Destination: firehose.S3Destination{
+			Prefix:            ptr(prefix),
+			ErrorOutputPrefix: ptr("err/!{firehose:error-output-type}/"),
+		},
+		DynamicPartitioningConfiguration: &firehose.DynamicPartitioningConfiguration{Enabled: ptr(true)},
+		ProcessingConfiguration: &firehose.ProcessingConfiguration{Enabled: ptr(true), Processors: []firehose.Processor{
+			{Type: "MetadataExtraction", Parameters: []firehose.ProcessorParameter{
+				{ParameterName: "MetadataExtractionQuery", ParameterValue: "{c:.c}"},
+				{ParameterName: "JsonParsingEngine", ParameterValue: "JQ-1.6"}}},
+			{Type: "Lambda", Parameters: []firehose.ProcessorParameter{
+				{ParameterName: "LambdaArn", ParameterValue: "arn:aws:lambda:us-east-1:000000000000:function:echo"}}},
+			{Type: "AppendDelimiterToRecord"},
+		}},
+	}
+}
+
+type partitionObs struct {
+	mu       sync.Mutex
+	count    int
+	exceeded bool
+}
+
+func (o *partitionObs) Partitions(_ string, n int, exceeded bool) {
+	o.mu.Lock()
+	o.count, o.exceeded = n, exceeded
+	o.mu.Unlock()
+}
+
+// byPrefix groups object contents by the key up to the object name.
+func byPrefix(objs map[string]string) map[string][]string {
+	out := map[string][]string{}
+	for k, v := range objs {
+		p := k[:strings.LastIndexByte(k, '/')+1]
+		out[p] = append(out[p], v)
+	}
+	return out
+}
+
+func TestDynamicPartitioningEndToEnd(t *testing.T) {
+	e := newEnv(t, partitionedDest("c=!{partitionKeyFromQuery:c}/r=!{partitionKeyFromLambda:region}/"))
+	e.put(t, `{"c":"a","r":"eu"}`, `{"c":"b","r":"eu"}`, `{"c":"a","r":"eu","n":2}`, `{"c":"a","r":"us"}`,
+		`{"r":"eu"}`, `{"c":"a"}`, `not json`, `{"c":"../..","r":"x"}`)
+	obs := &partitionObs{}
+	e.run(t, e.config(e.store, obs, 0))
+	got := byPrefix(e.objects(t, "bkt"))
+	want := map[string][]string{
+		"c=a/r=eu/": {"{\"c\":\"a\",\"r\":\"eu\"}\n{\"c\":\"a\",\"r\":\"eu\",\"n\":2}\n"},
+		"c=b/r=eu/": {"{\"c\":\"b\",\"r\":\"eu\"}\n"},
+		"c=a/r=us/": {"{\"c\":\"a\",\"r\":\"us\"}\n"},
+	}
+	for p, objs := range want {
+		if fmt.Sprint(got[p]) != fmt.Sprint(objs) {
+			t.Errorf("%s: %q, want %q", p, got[p], objs)
+		}
+	}
+	errs := strings.Join(got["err/partitioning-failed/"], "")
+	for _, want := range []string{
+		`"errorCode":"DynamicPartitioning.PartitionKeyMissing"`,      // no c
+		`"errorCode":"DynamicPartitioning.MetadataExtractionFailed"`, // not json
+		`"errorMessage":"Non JSON record provided"`,
+		`"errorCode":"DynamicPartitioning.PrefixEvaluationFailed"`, // ../..
+	} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("error output lacks %s:\n%s", want, errs)
+		}
+	}
+	if n := strings.Count(errs, "\n"); n != 4 {
+		t.Errorf("%d partitioning failures, want 4:\n%s", n, errs)
+	}
+	if obs.count != 3 || obs.exceeded {
+		t.Errorf("PartitionCount %d exceeded %v", obs.count, obs.exceeded)
+	}
+	if _, err := os.Stat(e.dir + "/spool"); !os.IsNotExist(err) {
+		t.Errorf("spool left behind: %v", err)
+	}
+}
+
+func TestPartitionLimit(t *testing.T) {
+	e := newEnv(t, partitionedDest("!{partitionKeyFromQuery:c}/"))
+	e.put(t, `{"c":"1"}`, `{"c":"2"}`, `{"c":"3"}`, `{"c":"1"}`, `{"c":"4"}`)
+	obs := &partitionObs{}
+	e.run(t, e.config(e.store, obs, 2))
+	got := byPrefix(e.objects(t, "bkt"))
+	if len(got["1/"]) != 1 || len(got["2/"]) != 1 || got["3/"] != nil || got["4/"] != nil {
+		t.Fatalf("objects %v", got)
+	}
+	errs := strings.Join(got["err/partitioning-failed/"], "")
+	if strings.Count(errs, `"errorCode":"DynamicPartitioning.PartitionCountExceeded"`) != 2 {
+		t.Fatalf("error output %s", errs)
+	}
+	if !obs.exceeded || obs.count != 2 {
+		t.Fatalf("PartitionCountExceeded not reported: %+v", obs)
+	}
+}
+
+// flakyStore fails every Put whose key contains fail, until fixed.
+type flakyStore struct {
+	objstore.Store
+	fail    string
+	fixed   atomic.Bool
+	refused atomic.Int32
+}
+
+func (s *flakyStore) Put(ctx context.Context, bucket, key string, meta objstore.Meta, write func(io.Writer) error) error {
+	if !s.fixed.Load() && strings.Contains(key, s.fail) {
+		s.refused.Add(1)
+		return errors.New("injected store failure")
+	}
+	return s.Store.Put(ctx, bucket, key, meta, write)
+}
+
+func TestPartitionedRedoWritesSameKeys(t *testing.T) {
+	e := newEnv(t, partitionedDest("!{partitionKeyFromQuery:c}/!{firehose:random-string}/"))
+	e.put(t, `{"c":"a"}`, `{"c":"b"}`, `{"c":"c"}`, `{"c":"x"}`)
+	// The second partition's object cannot be written: the loop retries
+	// until it is stopped, as a crash would stop it.
+	fs := &flakyStore{Store: e.store, fail: "b/"}
+	d := deliver.Start(e.config(fs, nil, 0))
+	deadline := time.Now().Add(10 * time.Second)
+	for fs.refused.Load() < 2 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	d.Stop()
+	first := e.objects(t, "bkt")
+	if len(first) != 1 {
+		t.Fatalf("before the restart: %v", first)
+	}
+	if upto, state := e.log.Committed(); upto != 1 || state == nil {
+		t.Fatalf("the plan must still be pending: %d %q", upto, state)
+	}
+	fs.fixed.Store(true)
+	e.run(t, e.config(fs, nil, 0))
+	final := e.objects(t, "bkt")
+	if len(final) != 4 {
+		t.Fatalf("after the redo %d objects, want 4 (one per partition, no duplicates): %v", len(final), keysOf(final))
+	}
+	for k := range first {
+		if _, ok := final[k]; !ok {
+			t.Fatalf("redo did not overwrite %s: %v", k, keysOf(final))
+		}
+	}
+}
+
+func keysOf(m map[string]string) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func TestS3Backup(t *testing.T) {
+	dest := firehose.ExtendedS3Destination{
+		S3Destination: firehose.S3Destination{Prefix: ptr("data/"), CompressionFormat: ptr("GZIP")},
+		S3BackupMode:  ptr("Enabled"),
+		S3BackupConfiguration: &firehose.S3Destination{
+			BucketARN: ptr("arn:aws:s3:::bkp"), Prefix: ptr("raw/"), CompressionFormat: ptr("GZIP"),
+			BufferingHints: &firehose.BufferingHints{SizeInMBs: ptr(1), IntervalInSeconds: ptr(300)},
+		},
+		ProcessingConfiguration: &firehose.ProcessingConfiguration{Enabled: ptr(true), Processors: []firehose.Processor{
+			{Type: "RecordDeAggregation", Parameters: []firehose.ProcessorParameter{
+				{ParameterName: "SubRecordType", ParameterValue: "DELIMITED"}, {ParameterName: "Delimiter", ParameterValue: "fA=="}}},
+			{Type: "AppendDelimiterToRecord"},
+		}},
+	}
+	e := newEnv(t, dest)
+	big := strings.Repeat("z", 700<<10)
+	big2 := strings.Repeat("y", 700<<10)
+	e.put(t, "a|b", "c", big, big2, "d|e")
+	e.run(t, e.config(e.store, nil, 0))
+	data := e.objects(t, "bkt")
+	if len(data) != 1 {
+		t.Fatalf("destination %v", keysOf(data))
+	}
+	for k, v := range data {
+		if !strings.HasPrefix(k, "data/") || v != "a\nb\nc\n"+big+"\n"+big2+"\nd\ne\n" {
+			t.Fatalf("destination object %s has %d bytes", k, len(v))
+		}
+	}
+	backup := e.objects(t, "bkp")
+	ks := keysOf(backup)
+	if len(ks) != 2 {
+		t.Fatalf("backup objects %v: the 1 MB backup size must split the batch", ks)
+	}
+	var all []string
+	for _, k := range ks {
+		if !strings.HasPrefix(k, "raw/") || !strings.HasSuffix(k, ".gz") || !strings.Contains(k, "/s-1-") {
+			t.Fatalf("backup key %s", k)
+		}
+		all = append(all, backup[k])
+	}
+	sort.Slice(all, func(i, j int) bool { return strings.HasPrefix(all[i], "a|b") })
+	if strings.Join(all, "") != "a|bc"+big+big2+"d|e" {
+		t.Fatalf("backup does not hold the source records")
+	}
+}
