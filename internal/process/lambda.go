@@ -49,9 +49,11 @@ const (
 	// CodeTooLarge is for a record whose event alone exceeds the payload
 	// limit: hydrant's code, after Lambda's RequestTooLargeException.
 	CodeTooLarge = "Lambda.RequestTooLarge"
-	// CodeService is for invocations that failed for another reason (the
-	// endpoint could not be reached): hydrant's code.
-	CodeService = "Lambda.ServiceException"
+	// CodeUnknown is for invocations that failed without a Lambda error
+	// type (the endpoint could not be reached): hydrant's code. Other Lambda
+	// error types become "Lambda." + the type without "Exception", as
+	// internal/lambda names them.
+	CodeUnknown = "Lambda.Unknown"
 )
 
 // lambdaStage is the Lambda processor of one stream configuration.
@@ -229,8 +231,9 @@ func (l *lambdaStage) classify(res []byte, fnErr string, err error) (string, str
 
 // DefaultClassifyError maps an Invoke error to a Firehose error code: by
 // the Lambda API error type it carries (an *awsproto.Error, or an error with
-// an ErrorType or ErrorCode method), else a deadline to
-// Lambda.FunctionTimedOut, else Lambda.ServiceException.
+// an ErrorType or ErrorCode method; types without a Firehose code become
+// "Lambda." + the type without "Exception"), else a deadline to
+// Lambda.FunctionTimedOut, else Lambda.Unknown.
 func DefaultClassifyError(err error) (code, message string) {
 	typ := ""
 	var ae *awsproto.Error
@@ -251,13 +254,13 @@ func DefaultClassifyError(err error) (code, message string) {
 		return CodeLimitExceeded, MsgLimitExceeded
 	case "AccessDeniedException", "AccessDenied":
 		return CodeAccessDenied, MsgAccessDenied
-	case "RequestTooLargeException":
-		return CodeTooLarge, err.Error()
+	case "":
+		if errors.Is(err, context.DeadlineExceeded) {
+			return CodeTimedOut, MsgTimedOut
+		}
+		return CodeUnknown, "The Lambda function could not be invoked: " + err.Error()
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return CodeTimedOut, MsgTimedOut
-	}
-	return CodeService, "The Lambda function could not be invoked: " + err.Error()
+	return "Lambda." + strings.TrimSuffix(typ, "Exception"), "The Lambda function could not be invoked: " + err.Error()
 }
 
 // failure is a processing-failed record: the record as the function

@@ -200,7 +200,10 @@ func TestLambdaOutcomes(t *testing.T) {
 		}, codes: map[string]int{CodeAccessDenied: 3}, attempt: 1, calls: 1},
 		{name: "transport", params: []string{"NumberOfRetries", "0"}, fn: func(int, testEvent) ([]byte, string, error) {
 			return nil, "", errors.New("dial tcp: connection refused")
-		}, codes: map[string]int{CodeService: 3}, attempt: 1, calls: 1},
+		}, codes: map[string]int{CodeUnknown: 3}, attempt: 1, calls: 1},
+		{name: "other lambda error", params: []string{"NumberOfRetries", "0"}, fn: func(int, testEvent) ([]byte, string, error) {
+			return nil, "", &awsproto.Error{Type: "ResourceNotReadyException", Message: "not ready"}
+		}, codes: map[string]int{"Lambda.ResourceNotReady": 3}, attempt: 1, calls: 1},
 		{name: "deadline from invoker", params: []string{"NumberOfRetries", "0"}, fn: func(int, testEvent) ([]byte, string, error) {
 			return nil, "", fmt.Errorf("invoke: %w", context.DeadlineExceeded)
 		}, codes: map[string]int{CodeTimedOut: 3}, attempt: 1, calls: 1},
