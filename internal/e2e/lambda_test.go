@@ -174,7 +174,7 @@ func TestLambdaRuntimes(t *testing.T) {
 	requireTool(t, "python3")
 	bin := filepath.Join(t.TempDir(), "bootstrap")
 	build := exec.Command("go", "build", "-o", bin, "github.com/hydrant-io/hydrant/internal/lambda/testfunc")
-	build.Env = append(os.Environ(), "GOOS=linux", "CGO_ENABLED=0")
+	build.Env = append(os.Environ(), "GOOS=linux")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build the Go function: %v\n%s", err, out)
 	}

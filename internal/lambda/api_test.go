@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -194,6 +196,11 @@ func TestAPIWithSDK(t *testing.T) {
 	if string(out.Payload) != `"v2"` {
 		t.Errorf("after code update: %s", out.Payload)
 	}
+	// The old version's unpacked code goes with its last instance.
+	waitUntil(t, func() bool {
+		dirs, _ := os.ReadDir(filepath.Join(s.runDir, "task"))
+		return len(dirs) == 1
+	})
 
 	mustCreate(t, s, "another", "python3.12", "app.handler", zipFile, 3, nil)
 	page, err := c.ListFunctions(ctx, &lambdasdk.ListFunctionsInput{MaxItems: aws.Int32(1)})

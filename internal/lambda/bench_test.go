@@ -18,7 +18,7 @@ func goFunctionZip(tb testing.TB) []byte {
 	tb.Helper()
 	out := filepath.Join(tb.TempDir(), "bootstrap")
 	cmd := exec.Command("go", "build", "-o", out, "./testfunc")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+	cmd.Env = append(os.Environ(), "GOOS=linux")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		tb.Fatalf("build testfunc: %v\n%s", err, b)
 	}

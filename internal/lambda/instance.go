@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -31,21 +32,59 @@ type snapshot struct {
 	codePath                    string
 	taskDir                     string // where the package is unpacked
 
-	unpackOnce sync.Once
-	unpackErr  error
+	mu       sync.Mutex
+	unpacked bool
+	refs     int  // instances started from it and not yet stopped
+	retired  bool // a newer version replaced it, or the function is gone
 }
 
-// unpack extracts the package into taskDir once per snapshot.
+// unpack extracts the package into taskDir unless it is there already.
 func (sn *snapshot) unpack() error {
-	sn.unpackOnce.Do(func() {
+	sn.mu.Lock()
+	defer sn.mu.Unlock()
+	if sn.unpacked {
+		return nil
+	}
+	_ = os.RemoveAll(sn.taskDir)
+	if err := os.MkdirAll(sn.taskDir, 0o755); err != nil {
+		return fmt.Errorf("create code dir: %w", err)
+	}
+	if err := unzip(sn.codePath, sn.taskDir); err != nil {
+		return err
+	}
+	sn.unpacked = true
+	return nil
+}
+
+// hold counts an instance starting from sn; drop uncounts it. The
+// unpacked code of a retired snapshot is removed when its last instance
+// stops.
+func (sn *snapshot) hold() {
+	sn.mu.Lock()
+	sn.refs++
+	sn.mu.Unlock()
+}
+
+func (sn *snapshot) drop() {
+	sn.mu.Lock()
+	defer sn.mu.Unlock()
+	sn.refs--
+	sn.removeLocked()
+}
+
+// retire marks sn as replaced.
+func (sn *snapshot) retire() {
+	sn.mu.Lock()
+	defer sn.mu.Unlock()
+	sn.retired = true
+	sn.removeLocked()
+}
+
+func (sn *snapshot) removeLocked() {
+	if sn.retired && sn.refs == 0 && sn.unpacked {
 		_ = os.RemoveAll(sn.taskDir)
-		if err := os.MkdirAll(sn.taskDir, 0o755); err != nil {
-			sn.unpackErr = fmt.Errorf("create code dir: %w", err)
-			return
-		}
-		sn.unpackErr = unzip(sn.codePath, sn.taskDir)
-	})
-	return sn.unpackErr
+		sn.unpacked = false
+	}
 }
 
 // instance is one running process of a function (Lambda's execution
@@ -93,12 +132,18 @@ func (e *startError) Error() string { return e.err.Error() }
 // startInstance unpacks the code if needed, opens the instance's Runtime
 // API listener and starts the process. It does not wait for the runtime to
 // initialize: the first invocation does.
-func (s *Service) startInstance(sn *snapshot, gen uint64, ring *logRing) (*instance, error) {
+func (s *Service) startInstance(sn *snapshot, gen uint64, ring *logRing) (inst *instance, err error) {
+	sn.hold()
+	defer func() {
+		if err != nil {
+			sn.drop()
+		}
+	}()
 	if err := sn.unpack(); err != nil {
 		return nil, fmt.Errorf("unpack %s: %w", sn.name, err)
 	}
 	id := strings.ReplaceAll(uuid.NewString(), "-", "")
-	inst := &instance{
+	inst = &instance{
 		svc: s, snap: sn, gen: gen, id: id,
 		stream:     time.Now().UTC().Format("2006/01/02") + "/[" + LatestVersion + "]" + id,
 		tmpDir:     filepath.Join(s.runDir, "tmp", id),
@@ -117,7 +162,8 @@ func (s *Service) startInstance(sn *snapshot, gen uint64, ring *logRing) (*insta
 		_ = os.RemoveAll(inst.tmpDir)
 		return nil, fmt.Errorf("runtime API listener: %w", err)
 	}
-	inst.srv = &http.Server{Handler: inst.routes(), ReadHeaderTimeout: 10 * time.Second}
+	inst.srv = &http.Server{Handler: inst.routes(), ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 	go func() { _ = inst.srv.Serve(ln) }()
 	inst.pipe, err = newLogPipe(sn.name, inst.stream, ring, s.log)
 	if err != nil {
@@ -219,6 +265,7 @@ func (inst *instance) stop() {
 		_ = inst.srv.Close()
 		inst.pipe.closeWrite()
 		_ = os.RemoveAll(inst.tmpDir)
+		inst.snap.drop()
 		inst.svc.log.Debug("function instance stopped", "function", inst.snap.name, "instance", inst.id)
 	})
 }

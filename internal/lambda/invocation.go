@@ -44,6 +44,8 @@ type result struct {
 	errType string // the error type, for the log
 	status  string // REPORT's Status: "timeout", "error", or ""
 	healthy bool   // the instance may serve another invocation
+	// cancelled: the caller's context ended first.
+	cancelled bool
 }
 
 func newInvocation(arn string, payload []byte, timeout time.Duration) *invocation {
@@ -130,7 +132,7 @@ func (inst *instance) run(ctx context.Context, inv *invocation) result {
 		r = inst.timeoutResult(inv, inv.timeout)
 	case <-ctx.Done():
 		// The runtime never saw the event: the instance is still good.
-		return result{healthy: true, status: "cancelled"}
+		return result{healthy: true, cancelled: true}
 	}
 	if r.fnErr != "" {
 		// Failed before the runtime took the event: log the attempt.
@@ -162,7 +164,8 @@ func (inst *instance) run(ctx context.Context, inv *invocation) result {
 		}
 	case <-ctx.Done():
 		inst.kill()
-		r = result{payload: errorDoc("RequestId: "+inv.id+" Error: invocation cancelled", "Runtime.Cancelled"), fnErr: "Unhandled", status: "error"}
+		r = result{payload: errorDoc("RequestId: "+inv.id+" Error: invocation cancelled", "Runtime.Cancelled"), fnErr: "Unhandled",
+			errType: "Runtime.Cancelled", status: "error", cancelled: true}
 	}
 	inst.finishLog(inv, r, time.Since(inv.startedAt))
 	return r

@@ -103,7 +103,7 @@ func (s *Service) invoke(ctx context.Context, ref funcRef, payload []byte, o inv
 	inv.wantTail, inv.clientContext = o.tail, o.clientContext
 	r := inst.run(ctx, inv)
 	fn.pool.release(inst, r.healthy)
-	if r.status == "cancelled" && ctx.Err() != nil {
+	if r.cancelled {
 		return nil, ctx.Err()
 	}
 	return &outcome{requestID: inv.id, payload: r.payload, fnErr: r.fnErr, tail: inv.logTail()}, nil

@@ -122,6 +122,7 @@ func (p *pool) signalLocked() {
 // reconfigure switches the pool to a new snapshot.
 func (p *pool) reconfigure(sn *snapshot, max int) {
 	p.mu.Lock()
+	old := p.snap
 	p.snap, p.max = sn, max
 	p.gen++
 	idle := p.idle
@@ -131,6 +132,7 @@ func (p *pool) reconfigure(sn *snapshot, max int) {
 	}
 	p.signalLocked()
 	p.mu.Unlock()
+	old.retire()
 	for _, inst := range idle {
 		go inst.stop()
 	}
@@ -150,7 +152,9 @@ func (p *pool) close() {
 	p.all = map[*instance]struct{}{}
 	p.idle = nil
 	p.signalLocked()
+	sn := p.snap
 	p.mu.Unlock()
+	sn.retire()
 	var wg sync.WaitGroup
 	for _, inst := range insts {
 		wg.Add(1)

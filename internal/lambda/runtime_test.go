@@ -280,3 +280,22 @@ func waitUntil(t *testing.T, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestCallerCancels: when the caller's context ends mid-invocation, Invoke
+// returns its error and the instance, which may be anywhere in the
+// handler, is replaced.
+func TestCallerCancels(t *testing.T) {
+	s := openService(t, Options{})
+	createFake(t, s, "cancel", 30, nil)
+	first, _, _ := invokeJSON(t, s, "cancel", fakeEvent{Op: "echo"})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, _, err := s.Invoke(ctx, "cancel", []byte(`{"op":"sleep","ms":20000}`))
+	if !errors.Is(err, context.DeadlineExceeded) || ErrorCode(nil, "", err) != CodeFunctionTimedOut {
+		t.Fatalf("cancelled invoke: %v", err)
+	}
+	next, fnErr, err := invokeJSON(t, s, "cancel", fakeEvent{Op: "echo"})
+	if err != nil || fnErr != "" || decodeReply(t, next).PID == decodeReply(t, first).PID {
+		t.Errorf("after cancel: %v %q", err, fnErr)
+	}
+}
