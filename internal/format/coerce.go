@@ -5,20 +5,48 @@ import (
 	"math/big"
 	"strconv"
 	"time"
-
-	"github.com/parquet-go/parquet-go"
 )
 
 // put appends a present value of primitive node n.
-func (c *converter) put(n *node, rep int, v parquet.Value) {
-	c.cols[n.leaf] = append(c.cols[n.leaf], v.Level(rep, n.def, n.leaf))
+// present records the levels of a present value of primitive node n and
+// returns the page its value goes to.
+func (c *converter) present(n *node, rep int) *rawPage {
+	p := c.pages[n.leaf]
+	p.defs = append(p.defs, byte(n.def))
+	if c.s.leaves[n.leaf].maxRep > 0 {
+		p.reps = append(p.reps, byte(rep))
+	}
+	p.n++
+	if rep == 0 {
+		p.rows++
+	}
+	return p
 }
 
-// putBytes appends a byte-array value, copied into the batch's arena.
+// putInt appends an integer (or boolean as 0/1) value.
+func (c *converter) putI(n *node, rep int, v int64) {
+	p := c.present(n, rep)
+	p.ints = append(p.ints, v)
+}
+
+// putF appends a floating-point value.
+func (c *converter) putF(n *node, rep int, v float64) {
+	p := c.present(n, rep)
+	p.flts = append(p.flts, v)
+}
+
+// putBytes appends a byte-array value (copied).
 func (c *converter) putBytes(n *node, rep int, b []byte) {
-	start := len(c.arena)
-	c.arena = append(c.arena, b...)
-	c.put(n, rep, parquet.ByteArrayValue(c.arena[start:len(c.arena):len(c.arena)]))
+	p := c.present(n, rep)
+	p.data = append(p.data, b...)
+	p.ends = append(p.ends, int32(len(p.data)))
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func isText(k Kind) bool { return k == String || k == Char || k == Varchar }
@@ -38,14 +66,14 @@ func (c *converter) scalar(n *node, rep int, ch byte) error {
 				c.putBytes(n, rep, raw)
 				return nil
 			}
-			start := len(c.arena)
-			c.arena, _ = appendString(c.arena, raw)
-			s := c.arena[start:]
-			c.arena = c.arena[:start]
+			// Decoded straight into the page.
+			p := c.present(n, rep)
+			start := len(p.data)
+			p.data, _ = appendString(p.data, raw)
 			if k == Char || k == Varchar {
-				s = truncateRunes(s, n.typ.Length)
+				p.data = p.data[:start+len(truncateRunes(p.data[start:], n.typ.Length))]
 			}
-			c.putBytes(n, rep, s)
+			p.ends = append(p.ends, int32(len(p.data)))
 			return nil
 		}
 		if c.d.Hive && k != Date && k != Timestamp {
@@ -68,7 +96,7 @@ func (c *converter) scalar(n *node, rep int, ch byte) error {
 		}
 		switch {
 		case k == Boolean:
-			c.put(n, rep, parquet.BooleanValue(v))
+			c.putI(n, rep, b2i(v))
 			return nil
 		case isText(k) && !c.d.Hive:
 			c.putBytes(n, rep, truncateText(n, []byte(word)))
@@ -157,9 +185,9 @@ func intRange(k Kind) (int64, int64) {
 
 func (c *converter) putInteger(n *node, rep int, v int64) {
 	if n.typ.Kind == BigInt {
-		c.put(n, rep, parquet.Int64Value(v))
+		c.putI(n, rep, v)
 	} else {
-		c.put(n, rep, parquet.Int32Value(int32(v)))
+		c.putI(n, rep, int64(int32(v)))
 	}
 }
 
@@ -171,9 +199,9 @@ func (c *converter) scalarText(n *node, rep int, text []byte, quoted bool) error
 	case Boolean:
 		switch {
 		case equalFold(text, "true"):
-			c.put(n, rep, parquet.BooleanValue(true))
+			c.putI(n, rep, 1)
 		case equalFold(text, "false"):
-			c.put(n, rep, parquet.BooleanValue(false))
+			c.putI(n, rep, 0)
 		default:
 			return malformed(n, "the value "+strconv.Quote(string(text)))
 		}
@@ -194,9 +222,9 @@ func (c *converter) scalarText(n *node, rep int, text []byte, quoted bool) error
 			return malformed(n, "the value "+strconv.Quote(string(text)))
 		}
 		if k == Float {
-			c.put(n, rep, parquet.FloatValue(float32(f)))
+			c.putF(n, rep, float64(float32(f)))
 		} else {
-			c.put(n, rep, parquet.DoubleValue(f))
+			c.putF(n, rep, f)
 		}
 	case Decimal:
 		return c.putDecimal(n, rep, trimSpace(text))
@@ -207,13 +235,13 @@ func (c *converter) scalarText(n *node, rep int, text []byte, quoted bool) error
 		if !ok {
 			return malformed(n, "the value "+strconv.Quote(string(text)))
 		}
-		c.put(n, rep, parquet.Int32Value(days))
+		c.putI(n, rep, int64(days))
 	case Timestamp:
 		us, ok := c.ts.parse(trimSpace(text), quoted)
 		if !ok {
 			return malformed(n, "the value "+strconv.Quote(string(text)))
 		}
-		c.put(n, rep, parquet.Int64Value(us))
+		c.putI(n, rep, us)
 	default:
 		return malformed(n, "a scalar")
 	}
@@ -304,9 +332,9 @@ func (c *converter) putDecimal(n *node, rep int, text []byte) error {
 			v = -v
 		}
 		if n.typ.Precision <= 9 {
-			c.put(n, rep, parquet.Int32Value(int32(v)))
+			c.putI(n, rep, int64(int32(v)))
 		} else {
-			c.put(n, rep, parquet.Int64Value(v))
+			c.putI(n, rep, v)
 		}
 	default:
 		var v big.Int
@@ -321,11 +349,10 @@ func (c *converter) putDecimal(n *node, rep int, text []byte) error {
 			m.Lsh(big.NewInt(1), uint(8*size))
 			v.Sub(&m, &v)
 		}
-		start := len(c.arena)
-		c.arena = append(c.arena, make([]byte, size)...)
-		buf := c.arena[start:len(c.arena):len(c.arena)]
-		v.FillBytes(buf)
-		c.put(n, rep, parquet.FixedLenByteArrayValue(buf))
+		p := c.present(n, rep)
+		p.data = append(p.data, make([]byte, size)...)
+		v.FillBytes(p.data[len(p.data)-size:])
+		p.ends = append(p.ends, int32(len(p.data)))
 	}
 	return nil
 }

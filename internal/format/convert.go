@@ -3,8 +3,6 @@ package format
 import (
 	"strings"
 	"unicode/utf8"
-
-	"github.com/parquet-go/parquet-go"
 )
 
 // Deserializer says how JSON records are read: Firehose's OpenXJsonSerDe
@@ -39,23 +37,29 @@ func malformed(n *node, what string) error {
 	return &malformedError{what + " for column type " + n.typ.String()}
 }
 
-// converter turns JSON records into Parquet values, column by column. Values
-// accumulate in per-leaf slices until the encoder hands them to the Parquet
-// writer; byte-array values point into arena, which lives as long as the
-// batch.
+// converter turns JSON records into Parquet column values: each value (and
+// its definition and repetition levels) is appended to its leaf column's
+// current page, which the encoder hands to the Parquet writer when it is
+// full.
 type converter struct {
-	s      *Schema
-	d      Deserializer
-	ts     *timestampParser
-	sc     scanner
-	cols   [][]parquet.Value
-	arena  []byte
-	key    []byte
-	num    []byte
-	mark   []int
-	seen   map[*node][]bool
-	lookup map[*node]map[string]int
-	rows   int
+	s  *Schema
+	d  Deserializer
+	ts *timestampParser
+	sc scanner
+	// pages are the page being filled of each leaf column.
+	pages []*rawPage
+	marks []pageMark
+	// rows counts the rows converted.
+	rows int
+	key  []byte
+	num  []byte
+	// Per struct (by node id): members seen in the current object, the
+	// lookup of normalized keys, the member found at each key position of
+	// the last object, and the members' names as normalized JSON keys.
+	seen   [][]bool
+	lookup []map[string]int
+	order  [][]int
+	keys   [][]string
 }
 
 func newConverter(s *Schema, d Deserializer) (*converter, error) {
@@ -63,8 +67,12 @@ func newConverter(s *Schema, d Deserializer) (*converter, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &converter{s: s, d: d, ts: ts, cols: make([][]parquet.Value, len(s.leaves)),
-		seen: map[*node][]bool{}, lookup: map[*node]map[string]int{}}
+	c := &converter{s: s, d: d, ts: ts, pages: make([]*rawPage, len(s.leaves)), marks: make([]pageMark, len(s.leaves)),
+		seen: make([][]bool, s.structs), lookup: make([]map[string]int, s.structs), order: make([][]int, s.structs),
+		keys: make([][]string, s.structs)}
+	for i := range c.pages {
+		c.pages[i] = &rawPage{}
+	}
 	c.prepare(s.root)
 	return c, nil
 }
@@ -84,8 +92,20 @@ func (c *converter) prepare(n *node) {
 				}
 			}
 		}
-		c.lookup[n] = m
-		c.seen[n] = make([]bool, len(n.fields))
+		c.lookup[n.id] = m
+		// The fast path compares against the member's own name; a member
+		// with a mapped key is always found through the map.
+		keys := make([]string, len(n.names))
+		for i, name := range n.names {
+			keys[i] = c.normalize(name)
+			for col := range c.d.ColumnToJSONKey {
+				if strings.EqualFold(col, name) {
+					keys[i] = "\x00"
+				}
+			}
+		}
+		c.keys[n.id] = keys
+		c.seen[n.id] = make([]bool, len(n.fields))
 		for _, f := range n.fields {
 			c.prepare(f)
 		}
@@ -108,27 +128,14 @@ func (c *converter) normalize(k string) string {
 	return k
 }
 
-// reset forgets the accumulated batch.
-func (c *converter) reset() {
-	for i := range c.cols {
-		c.cols[i] = c.cols[i][:0]
-	}
-	c.arena = c.arena[:0]
-	c.rows = 0
-}
-
 // convert adds the rows of one record: one or more concatenated JSON
 // objects. On error nothing of the record is kept and the error is a
 // *parseError or a *malformedError.
 func (c *converter) convert(rec []byte) (rows int, err error) {
-	if len(c.mark) != len(c.cols) {
-		c.mark = make([]int, len(c.cols))
+	for i, p := range c.pages {
+		c.marks[i] = p.mark()
 	}
-	mark := c.mark
-	for i := range c.cols {
-		mark[i] = len(c.cols[i])
-	}
-	arena, before := len(c.arena), c.rows
+	before := c.rows
 	c.sc = scanner{b: rec}
 	err = c.objects()
 	if err != nil {
@@ -143,10 +150,10 @@ func (c *converter) convert(rec []byte) (rows int, err error) {
 				}
 			}
 		}
-		for i := range c.cols {
-			c.cols[i] = c.cols[i][:mark[i]]
+		for i, p := range c.pages {
+			p.rollback(c.marks[i])
 		}
-		c.arena, c.rows = c.arena[:arena], before
+		c.rows = before
 		return 0, err
 	}
 	return c.rows - before, nil
@@ -221,17 +228,27 @@ func (c *converter) mismatch(n *node, what string) error {
 // every leaf under n.
 func (c *converter) null(n *node, rep, def int) {
 	for _, l := range n.leaves {
-		c.cols[l] = append(c.cols[l], parquet.Value{}.Level(rep, def, l))
+		p := c.pages[l]
+		p.defs = append(p.defs, byte(def))
+		if c.s.leaves[l].maxRep > 0 {
+			p.reps = append(p.reps, byte(rep))
+		}
+		p.n++
+		p.nulls++
+		if rep == 0 {
+			p.rows++
+		}
 	}
 }
 
 func (c *converter) object(n *node, rep int) error {
 	c.sc.i++ // '{'
-	seen := c.seen[n]
+	seen := c.seen[n.id]
 	for i := range seen {
 		seen[i] = false
 	}
-	lookup := c.lookup[n]
+	lookup := c.lookup[n.id]
+	pos := 0
 	if c.sc.next() == '}' {
 		c.sc.i++
 	} else {
@@ -245,7 +262,8 @@ func (c *converter) object(n *node, rep int) error {
 				return syntaxErr(&c.sc, "after object key")
 			}
 			c.sc.i++
-			idx, ok := lookup[c.keyString(raw, esc, true)]
+			idx, ok := c.field(n, lookup, pos, raw, esc)
+			pos++
 			switch {
 			case !ok:
 				if err := c.sc.skip(0); err != nil {
@@ -283,10 +301,62 @@ func (c *converter) object(n *node, rep int) error {
 	return nil
 }
 
-// keyString returns the lookup form of a JSON key: unescaped, and for
+// field finds the struct member a JSON key names. Records of a stream
+// usually list their keys in the same order, so the member that was at the
+// same position in the previous object is tried first, without building
+// the lookup key.
+func (c *converter) field(n *node, lookup map[string]int, pos int, raw []byte, esc bool) (int, bool) {
+	order := c.order[n.id]
+	if !esc && pos < len(order) {
+		if i := order[pos]; i >= 0 && c.keyMatches(c.keys[n.id][i], raw) {
+			return i, true
+		}
+	}
+	idx, ok := lookup[string(c.keyBytes(raw, esc, true))]
+	if pos < maxOrder {
+		for len(order) <= pos {
+			order = append(order, -1)
+		}
+		order[pos] = -1
+		if ok {
+			order[pos] = idx
+		}
+		c.order[n.id] = order
+	}
+	return idx, ok
+}
+
+// maxOrder bounds the remembered key order of a struct.
+const maxOrder = 256
+
+// keyMatches reports whether raw (without escapes) is key once the
+// deserializer's key rules are applied.
+func (c *converter) keyMatches(key string, raw []byte) bool {
+	if len(key) != len(raw) {
+		return false
+	}
+	lower := c.d.CaseInsensitive || c.d.Hive
+	for i := range len(raw) {
+		b := raw[i]
+		switch {
+		case b >= 'A' && b <= 'Z' && lower:
+			b += 'a' - 'A'
+		case b == '.' && c.d.ConvertDots:
+			b = '_'
+		case b >= utf8.RuneSelf:
+			return false
+		}
+		if b != key[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// keyBytes returns the lookup form of a JSON key: unescaped, and for
 // struct keys with the dot and case rules applied. The result is only valid
 // until the next call.
-func (c *converter) keyString(raw []byte, esc, field bool) string {
+func (c *converter) keyBytes(raw []byte, esc, field bool) []byte {
 	k := raw
 	if esc {
 		c.key, _ = appendString(c.key[:0], raw)
@@ -295,7 +365,7 @@ func (c *converter) keyString(raw []byte, esc, field bool) string {
 	lower := c.d.CaseInsensitive || (field && c.d.Hive)
 	dots := field && c.d.ConvertDots
 	if !lower && !dots {
-		return string(k) // the map lookup does not allocate for this conversion
+		return k
 	}
 	if !esc {
 		c.key = append(c.key[:0], k...)
@@ -313,9 +383,10 @@ func (c *converter) keyString(raw []byte, esc, field bool) string {
 		}
 	}
 	if !ascii && lower {
-		return strings.ToLower(string(k))
+		c.key = append(c.key[:0], strings.ToLower(string(k))...)
+		return c.key
 	}
-	return string(k)
+	return k
 }
 
 func (c *converter) array(n *node, rep int) error {
@@ -359,7 +430,7 @@ func (c *converter) mapValue(n *node, rep int) error {
 			return syntaxErr(&c.sc, "after object key")
 		}
 		c.sc.i++
-		if err := c.mapKey(n.key, r, c.keyString(raw, esc, false)); err != nil {
+		if err := c.mapKey(n.key, r, string(c.keyBytes(raw, esc, false))); err != nil {
 			return err
 		}
 		if err := c.value(n.value, r); err != nil {

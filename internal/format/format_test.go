@@ -2,8 +2,10 @@ package format
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -153,5 +155,29 @@ func TestRowsReadBack(t *testing.T) {
 	}
 	if got := rows[0][3].Int32(); got != 1 { // column i
 		t.Fatalf("i = %v", rows[0][3])
+	}
+}
+
+func TestCivilMicros(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2024, 2, 29, 23, 59, 59, 999999000, time.UTC),
+		time.Date(1900, 3, 1, 1, 2, 3, 4000, time.UTC), time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 12, 0, 0, 0, time.UTC), time.Date(1969, 12, 31, 23, 59, 59, 0, time.UTC),
+	} {
+		got := civilMicros(tm.Year(), int(tm.Month()), tm.Day(), tm.Hour(), tm.Minute(), tm.Second(), tm.Nanosecond())
+		if got != tm.UnixMicro() {
+			t.Errorf("%s: %d, want %d", tm, got, tm.UnixMicro())
+		}
+	}
+	for x := range 300 {
+		b := []byte("abcdefgh")
+		b[x%8] = byte(x)
+		want := false
+		for _, c := range b {
+			want = want || !plainByte[c]
+		}
+		if got := specialIn(binary.LittleEndian.Uint64(b)); got != want {
+			t.Errorf("specialIn(%q) = %v", b, got)
+		}
 	}
 }

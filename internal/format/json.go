@@ -1,6 +1,7 @@
 package format
 
 import (
+	"encoding/binary"
 	"errors"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -41,6 +42,24 @@ func quoteByte(c byte) string {
 	const hex = "0123456789abcdef"
 	return "'\\x" + string(hex[c>>4]) + string(hex[c&15]) + "'"
 }
+
+// specialIn reports whether any of the eight bytes in x is a quote, a
+// backslash, a control character or not ASCII (SWAR: each test sets the
+// high bit of the bytes it matches).
+func specialIn(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	zero := func(v uint64) uint64 { return (v - ones) &^ v & highs }
+	return (zero(x^(ones*'"')) | zero(x^(ones*'\\')) | ((x - ones*0x20) &^ x & highs) | x&highs) != 0
+}
+
+// plainByte marks the bytes a JSON string holds as they are: printable
+// ASCII other than the quote and the backslash.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // maxSkipDepth bounds the nesting of values that are skipped.
 const maxSkipDepth = 1000
@@ -83,6 +102,17 @@ func (s *scanner) str() (raw []byte, esc bool, err error) {
 	s.i++
 	start := s.i
 	for s.i < len(s.b) {
+		// Plain ASCII needs no decision beyond the table; eight bytes at a
+		// time while none of them is special.
+		for s.i+8 <= len(s.b) && !specialIn(binary.LittleEndian.Uint64(s.b[s.i:])) {
+			s.i += 8
+		}
+		for s.i < len(s.b) && plainByte[s.b[s.i]] {
+			s.i++
+		}
+		if s.i >= len(s.b) {
+			break
+		}
 		c := s.b[s.i]
 		switch {
 		case c == '"':

@@ -2,12 +2,10 @@ package format
 
 import (
 	"fmt"
-	"reflect"
 	"strings"
 
-	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/compress"
-	"github.com/parquet-go/parquet-go/encoding"
+	"github.com/parquet-go/parquet-go/deprecated"
+	"github.com/parquet-go/parquet-go/format"
 )
 
 // Column is a table column: its name as the catalog has it and its Hive type.
@@ -20,15 +18,20 @@ type Column struct {
 // and, for every node of the Hive type tree, the definition and repetition
 // levels its values are written with.
 type Schema struct {
-	root   *node
-	leaves []leafInfo
-	pq     *parquet.Schema
+	root    *node
+	leaves  []leafInfo
+	structs int
 }
 
 // leafInfo is one Parquet leaf column.
 type leafInfo struct {
 	path []string
 	typ  *Type
+	// ptype and typeLen are the physical type (and FIXED_LEN_BYTE_ARRAY
+	// length); maxDef and maxRep the column's maximum levels.
+	ptype          format.Type
+	typeLen        int
+	maxDef, maxRep int
 }
 
 // node is one Hive type position in the row, with the Parquet levels of its
@@ -43,8 +46,9 @@ type node struct {
 	rep int
 	// leaves are the indexes of the Parquet leaf columns under this node.
 	leaves []int
-	// leaf is the column index of a primitive node.
-	leaf int
+	// leaf is the column index of a primitive node; id numbers the
+	// structs, for the converter's per-struct state.
+	leaf, id int
 	// fields are a struct's members, with lookup by normalized JSON key.
 	fields []*node
 	names  []string
@@ -75,6 +79,11 @@ func NewSchema(cols []Column) (*Schema, error) {
 	}
 	s := &Schema{}
 	s.root = s.compile(st, nil, 0, 0)
+	for _, l := range s.leaves {
+		if l.maxDef > 255 || l.maxRep > 255 {
+			return nil, fmt.Errorf("column %s is nested too deeply for Parquet levels", strings.Join(l.path, "."))
+		}
+	}
 	return s, nil
 }
 
@@ -84,6 +93,8 @@ func (s *Schema) compile(t *Type, path []string, def, rep int) *node {
 	n := &node{typ: t, def: def}
 	switch t.Kind {
 	case Struct:
+		n.id = s.structs
+		s.structs++
 		n.lookup = make(map[string]int, len(t.Fields))
 		for i, f := range t.Fields {
 			name := strings.ToLower(f.Name)
@@ -106,84 +117,14 @@ func (s *Schema) compile(t *Type, path []string, def, rep int) *node {
 	default:
 		n.leaf = len(s.leaves)
 		n.leaves = []int{n.leaf}
-		s.leaves = append(s.leaves, leafInfo{path: path, typ: t})
+		pt, n := physical(t)
+		s.leaves = append(s.leaves, leafInfo{path: path, typ: t, ptype: pt, typeLen: n, maxDef: def, maxRep: rep})
 	}
 	return n
 }
 
 // Columns returns the number of Parquet leaf columns.
 func (s *Schema) Columns() int { return len(s.leaves) }
-
-// parquetSchema builds the Parquet schema, choosing physical and logical
-// types for every reader named in docs/FORMAT.md. dict turns dictionary
-// encoding on for the columns that can use it.
-func (s *Schema) parquetSchema(dict bool) *parquet.Schema {
-	root := &group{}
-	for i, f := range s.root.fields {
-		root.add(s.root.names[i], parquet.Optional(pqNode(f.typ, dict)))
-	}
-	return parquet.NewSchema("hive_schema", root)
-}
-
-// pqNode returns the Parquet node for a Hive type (without its
-// repetition).
-func pqNode(t *Type, dict bool) parquet.Node {
-	var leaf parquet.Node
-	switch t.Kind {
-	case Boolean:
-		return parquet.Leaf(parquet.BooleanType)
-	case TinyInt:
-		leaf = parquet.Int(8)
-	case SmallInt:
-		leaf = parquet.Int(16)
-	case Int:
-		leaf = parquet.Int(32)
-	case BigInt:
-		leaf = parquet.Int(64)
-	case Float:
-		leaf = parquet.Leaf(parquet.FloatType)
-	case Double:
-		leaf = parquet.Leaf(parquet.DoubleType)
-	case Decimal:
-		switch {
-		case t.Precision <= 9:
-			leaf = parquet.Decimal(t.Scale, t.Precision, parquet.Int32Type)
-		case t.Precision <= 18:
-			leaf = parquet.Decimal(t.Scale, t.Precision, parquet.Int64Type)
-		default:
-			leaf = parquet.Decimal(t.Scale, t.Precision, parquet.FixedLenByteArrayType(decimalBytes(t.Precision)))
-		}
-	case String, Char, Varchar:
-		leaf = parquet.String()
-	case Binary:
-		leaf = parquet.Leaf(parquet.ByteArrayType)
-	case Date:
-		leaf = parquet.Date()
-	case Timestamp:
-		leaf = parquet.TimestampAdjusted(parquet.Microsecond, true)
-	case Array:
-		g := &group{typ: parquet.List(parquet.String()).Type()}
-		g.add("list", parquet.Repeated(&group{fields: []parquet.Field{field{parquet.Optional(pqNode(t.Elem, dict)), "element"}}}))
-		return g
-	case Map:
-		g := &group{typ: parquet.Map(parquet.String(), parquet.String()).Type()}
-		kv := &group{}
-		kv.add("key", parquet.Required(pqNode(t.Key, dict)))
-		kv.add("value", parquet.Optional(pqNode(t.Value, dict)))
-		g.add("key_value", parquet.Repeated(kv))
-		return g
-	case Struct:
-		g := &group{}
-		for _, f := range t.Fields {
-			g.add(strings.ToLower(f.Name), parquet.Optional(pqNode(f.Type, dict)))
-		}
-		return g
-	}
-	if dict {
-		leaf = parquet.Encoded(leaf, &parquet.RLEDictionary)
-	}
-	return leaf
-}
 
 // decimalBytes is the smallest FIXED_LEN_BYTE_ARRAY length that holds every
 // unscaled value of a decimal of precision p in two's complement.
@@ -196,49 +137,102 @@ func decimalBytes(p int) int {
 	}
 }
 
-// group is a Parquet group whose fields keep their declared order
-// (parquet.Group sorts them by name, which would reorder the table's
-// columns). typ carries the LIST or MAP annotation when set.
-type group struct {
-	fields []parquet.Field
-	typ    parquet.Type
-}
-
-func (g *group) add(name string, n parquet.Node) { g.fields = append(g.fields, field{n, name}) }
-
-func (g *group) ID() int                 { return 0 }
-func (g *group) String() string          { return "group" }
-func (g *group) Optional() bool          { return false }
-func (g *group) Repeated() bool          { return false }
-func (g *group) Required() bool          { return true }
-func (g *group) Leaf() bool              { return false }
-func (g *group) Fields() []parquet.Field { return g.fields }
-
-func (g *group) Type() parquet.Type {
-	if g.typ != nil {
-		return g.typ
+// physical is the Parquet physical type a Hive primitive is stored as.
+func physical(t *Type) (format.Type, int) {
+	switch t.Kind {
+	case Boolean:
+		return format.Boolean, 0
+	case TinyInt, SmallInt, Int, Date:
+		return format.Int32, 0
+	case BigInt, Timestamp:
+		return format.Int64, 0
+	case Float:
+		return format.Float, 0
+	case Double:
+		return format.Double, 0
+	case Decimal:
+		switch {
+		case t.Precision <= 9:
+			return format.Int32, 0
+		case t.Precision <= 18:
+			return format.Int64, 0
+		}
+		return format.FixedLenByteArray, decimalBytes(t.Precision)
 	}
-	return parquet.Group{}.Type()
+	return format.ByteArray, 0
 }
 
-func (g *group) Encoding() encoding.Encoding { return nil }
-func (g *group) Compression() compress.Codec { return nil }
-
-// GoType is never used for writing (rows are built value by value); it is
-// a struct of the fields' Go types for completeness.
-func (g *group) GoType() reflect.Type {
-	fs := make([]reflect.StructField, len(g.fields))
-	for i, f := range g.fields {
-		fs[i] = reflect.StructField{Name: fmt.Sprintf("F%d", i), Type: f.GoType()}
+// elements returns the Parquet schema: the message, then every node depth
+// first, with the physical and logical types docs/FORMAT.md lists.
+func (s *Schema) elements() []format.SchemaElement {
+	root := format.SchemaElement{Name: "hive_schema"}
+	root.NumChildren.Set(int32(len(s.root.fields)))
+	out := []format.SchemaElement{root}
+	for i, f := range s.root.fields {
+		out = appendElements(out, s.root.names[i], f.typ, format.Optional)
 	}
-	return reflect.StructOf(fs)
+	return out
 }
 
-// field names a node inside a group.
-type field struct {
-	parquet.Node
-	name string
+func appendElements(out []format.SchemaElement, name string, t *Type, rep format.FieldRepetitionType) []format.SchemaElement {
+	e := format.SchemaElement{Name: name}
+	e.RepetitionType.Set(rep)
+	switch t.Kind {
+	case Struct:
+		e.NumChildren.Set(int32(len(t.Fields)))
+		out = append(out, e)
+		for _, f := range t.Fields {
+			out = appendElements(out, strings.ToLower(f.Name), f.Type, format.Optional)
+		}
+		return out
+	case Array:
+		e.NumChildren.Set(1)
+		e.ConvertedType.Set(deprecated.List)
+		e.LogicalType.Value = &format.ListType{}
+		list := format.SchemaElement{Name: "list"}
+		list.RepetitionType.Set(format.Repeated)
+		list.NumChildren.Set(1)
+		out = append(out, e, list)
+		return appendElements(out, "element", t.Elem, format.Optional)
+	case Map:
+		e.NumChildren.Set(1)
+		e.ConvertedType.Set(deprecated.Map)
+		e.LogicalType.Value = &format.MapType{}
+		kv := format.SchemaElement{Name: "key_value"}
+		kv.RepetitionType.Set(format.Repeated)
+		kv.NumChildren.Set(2)
+		out = append(out, e, kv)
+		out = appendElements(out, "key", t.Key, format.Required)
+		return appendElements(out, "value", t.Value, format.Optional)
+	}
+	pt, n := physical(t)
+	e.Type.Set(pt)
+	if n > 0 {
+		e.TypeLength.Set(int32(n))
+	}
+	switch t.Kind {
+	case TinyInt, SmallInt:
+		bits := int8(8)
+		e.ConvertedType.Set(deprecated.Int8)
+		if t.Kind == SmallInt {
+			bits = 16
+			e.ConvertedType.Set(deprecated.Int16)
+		}
+		e.LogicalType.Value = &format.IntType{BitWidth: bits, IsSigned: true}
+	case Decimal:
+		e.ConvertedType.Set(deprecated.Decimal)
+		e.Scale.Set(int32(t.Scale))
+		e.Precision.Set(int32(t.Precision))
+		e.LogicalType.Value = &format.DecimalType{Scale: int32(t.Scale), Precision: int32(t.Precision)}
+	case String, Char, Varchar:
+		e.ConvertedType.Set(deprecated.UTF8)
+		e.LogicalType.Value = &format.StringType{}
+	case Date:
+		e.ConvertedType.Set(deprecated.Date)
+		e.LogicalType.Value = &format.DateType{}
+	case Timestamp:
+		e.ConvertedType.Set(deprecated.TimestampMicros)
+		e.LogicalType.Value = &format.TimestampType{IsAdjustedToUTC: true, Unit: format.TimeUnit{Value: &format.MicroSeconds{}}}
+	}
+	return append(out, e)
 }
-
-func (f field) Name() string                           { return f.name }
-func (f field) Value(base reflect.Value) reflect.Value { return base.FieldByName(f.name) }

@@ -143,8 +143,25 @@ func parseDateTime(b []byte, needTime bool) (int64, bool) {
 	if !ok {
 		return 0, false
 	}
-	t := time.Date(y, time.Month(mo), d, h, mi, s, nanos, time.UTC)
-	return t.UnixMicro() - int64(off)*1e6, true
+	return civilMicros(y, mo, d, h, mi, s, nanos) - int64(off)*1e6, true
+}
+
+// civilMicros is the microseconds since the epoch of a valid UTC date and
+// time (days from civil, after Howard Hinnant's algorithm).
+func civilMicros(y, m, d, h, mi, s, nanos int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	days := int64(era)*146097 + int64(doe) - 719468
+	return (days*86400+int64(h*3600+mi*60+s))*1e6 + int64(nanos/1000)
 }
 
 // parseZone reads "", "Z", "UTC", ±hh, ±hhmm or ±hh:mm as an offset in

@@ -1,0 +1,83 @@
+package format
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/hydrant-io/hydrant/internal/deliver"
+)
+
+var benchCols = []Column{
+	{"event_id", "string"}, {"user_id", "bigint"}, {"session", "string"}, {"event_type", "string"},
+	{"page", "string"}, {"price", "double"}, {"quantity", "int"}, {"is_mobile", "boolean"},
+	{"event_time", "timestamp"}, {"tags", "array<string>"},
+}
+
+func benchRecords(n int) [][]byte {
+	r := rand.New(rand.NewPCG(1, 2))
+	types := []string{"click", "view", "purchase", "scroll", "signup"}
+	base := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = fmt.Appendf(nil, `{"event_id":"e-%08d-%04x","user_id":%d,"session":"s-%06d","event_type":"%s","page":"/products/%d?ref=home",`+
+			`"price":%.2f,"quantity":%d,"is_mobile":%t,"event_time":"%s","tags":["t%d","t%d"]}`,
+			i, r.IntN(1<<16), r.IntN(1_000_000), r.IntN(50_000), types[r.IntN(len(types))], r.IntN(5000),
+			r.Float64()*500, 1+r.IntN(9), r.IntN(2) == 0, base.Add(time.Duration(i)*time.Millisecond*37).Format("2006-01-02T15:04:05.000Z"),
+			r.IntN(20), r.IntN(20))
+	}
+	return out
+}
+
+// BenchmarkEncode converts typical events into a Parquet file (discarded).
+func BenchmarkEncode(b *testing.B) {
+	recs := benchRecords(100_000)
+	var size int64
+	for _, r := range recs {
+		size += int64(len(r))
+	}
+	p, err := NewParquet(benchCols, Deserializer{CaseInsensitive: true}, ParquetOptions{Dictionary: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(size)
+	b.ReportAllocs()
+	for b.Loop() {
+		enc, err := p.NewEncoder(io.Discard)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range recs {
+			if err := enc.Encode(deliver.Rec{Data: r}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := enc.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(recs)*b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkConvertOnly measures JSON to column values, without Parquet.
+func BenchmarkConvertOnly(b *testing.B) {
+	recs := benchRecords(100_000)
+	s, _ := NewSchema(benchCols)
+	c, _ := newConverter(s, Deserializer{CaseInsensitive: true})
+	b.ReportAllocs()
+	for b.Loop() {
+		for i, r := range recs {
+			if _, err := c.convert(r); err != nil {
+				b.Fatal(err)
+			}
+			if i%1024 == 0 {
+				for _, p := range c.pages {
+					p.reset()
+				}
+			}
+		}
+	}
+	b.ReportMetric(float64(len(recs)*b.N)/b.Elapsed().Seconds(), "rows/s")
+}

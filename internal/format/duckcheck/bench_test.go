@@ -1,0 +1,165 @@
+package duckcheck
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hydrant-io/hydrant/internal/deliver"
+	"github.com/hydrant-io/hydrant/internal/format"
+)
+
+// benchColumns is a typical clickstream event: the recipe's kind of table.
+var benchColumns = []format.Column{
+	{Name: "event_id", Type: "string"}, {Name: "user_id", Type: "bigint"}, {Name: "session", Type: "string"},
+	{Name: "event_type", Type: "string"}, {Name: "page", Type: "string"}, {Name: "price", Type: "double"},
+	{Name: "quantity", Type: "int"}, {Name: "is_mobile", Type: "boolean"}, {Name: "event_time", Type: "timestamp"},
+	{Name: "tags", Type: "array<string>"},
+}
+
+// duckColumns is the same schema for read_json(columns = ...).
+const duckColumns = `{event_id: 'VARCHAR', user_id: 'BIGINT', session: 'VARCHAR', event_type: 'VARCHAR', page: 'VARCHAR',
+ price: 'DOUBLE', quantity: 'INTEGER', is_mobile: 'BOOLEAN', event_time: 'TIMESTAMPTZ', tags: 'VARCHAR[]'}`
+
+// writeEvents writes n NDJSON events to path.
+func writeEvents(tb testing.TB, path string, n int) int64 {
+	tb.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	r := rand.New(rand.NewPCG(1, 2))
+	types := []string{"click", "view", "purchase", "scroll", "signup"}
+	base := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	for i := range n {
+		fmt.Fprintf(w, `{"event_id":"e-%08d-%04x","user_id":%d,"session":"s-%06d","event_type":"%s","page":"/products/%d?ref=home",`+
+			`"price":%.2f,"quantity":%d,"is_mobile":%t,"event_time":"%s","tags":["t%d","t%d"]}`+"\n",
+			i, r.IntN(1<<16), r.IntN(1_000_000), r.IntN(50_000), types[r.IntN(len(types))], r.IntN(5000),
+			r.Float64()*500, 1+r.IntN(9), r.IntN(2) == 0, base.Add(time.Duration(i)*time.Millisecond*37).Format("2006-01-02T15:04:05.000Z"),
+			r.IntN(20), r.IntN(20))
+	}
+	if err := w.Flush(); err != nil {
+		tb.Fatal(err)
+	}
+	st, _ := f.Stat()
+	f.Close()
+	return st.Size()
+}
+
+// cpuTime is the process's user and system CPU time so far (DuckDB's
+// threads included: the two sides run one after the other).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// convertFile runs hydrant's converter over an NDJSON file, one record per
+// line (as Firehose receives them), into a Parquet file.
+func convertFile(tb testing.TB, in, out string) int {
+	tb.Helper()
+	data, err := os.ReadFile(in)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p, err := format.NewParquet(benchColumns, format.Deserializer{CaseInsensitive: true}, format.ParquetOptions{Dictionary: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	enc, err := p.NewEncoder(bw)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rows := 0
+	for len(data) > 0 {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			i = len(data)
+		}
+		if err := enc.Encode(deliver.Rec{Data: data[:i]}); err != nil {
+			tb.Fatal(err)
+		}
+		rows++
+		data = data[min(i+1, len(data)):]
+	}
+	if err := enc.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := bw.Flush(); err != nil {
+		tb.Fatal(err)
+	}
+	return rows
+}
+
+// BenchmarkConvertVsDuckDB converts the same NDJSON file with the same
+// explicit schema with hydrant and with DuckDB (read_json into COPY ...
+// (FORMAT parquet, COMPRESSION snappy)) and reports both rates and their
+// ratio (hydrant/duckdb; above 1 means hydrant is faster). Run with
+// -benchtime=1x; BENCH_ROWS sets the file size (default 1,000,000 rows).
+func BenchmarkConvertVsDuckDB(b *testing.B) {
+	rows := 1_000_000
+	if v := os.Getenv("BENCH_ROWS"); v != "" {
+		fmt.Sscan(v, &rows)
+	}
+	dir := b.TempDir()
+	in := filepath.Join(dir, "events.ndjson")
+	size := writeEvents(b, in, rows)
+	db := openDuck(b)
+	// The two run alternately, rounds times each, and the best time of
+	// each counts: other load on the machine hits both alike.
+	rounds := 5
+	hydrant, duck := time.Duration(1<<62), time.Duration(1<<62)
+	var hydrantCPU, duckCPU time.Duration
+	b.ResetTimer()
+	for range b.N * rounds {
+		start, cpu := time.Now(), cpuTime()
+		if n := convertFile(b, in, filepath.Join(dir, "hydrant.parquet")); n != rows {
+			b.Fatalf("converted %d rows", n)
+		}
+		hydrant = min(hydrant, time.Since(start))
+		hydrantCPU += cpuTime() - cpu
+
+		start, cpu = time.Now(), cpuTime()
+		q := fmt.Sprintf(`COPY (SELECT * FROM read_json('%s', format = 'newline_delimited', columns = %s))
+			TO '%s' (FORMAT parquet, COMPRESSION snappy)`, in, strings.ReplaceAll(duckColumns, "\n", ""), filepath.Join(dir, "duck.parquet"))
+		if _, err := db.Exec(q); err != nil {
+			b.Fatal(err)
+		}
+		duck = min(duck, time.Since(start))
+		duckCPU += cpuTime() - cpu
+	}
+	b.StopTimer()
+	hr := float64(rows) / hydrant.Seconds()
+	dr := float64(rows) / duck.Seconds()
+	b.ReportMetric(hr, "hydrant_rows/s")
+	b.ReportMetric(dr, "duckdb_rows/s")
+	b.ReportMetric(hr/dr, "ratio")
+	b.ReportMetric(float64(size)/float64(rows), "bytes/row")
+	n := float64(rows * rounds * b.N)
+	b.Logf("%d rows, %d MiB NDJSON, GOMAXPROCS %d, best of %d: hydrant %.0f rows/s, duckdb %.0f rows/s, ratio %.2f; "+
+		"CPU per row: hydrant %.2f µs, duckdb %.2f µs",
+		rows, size>>20, runtime.GOMAXPROCS(0), rounds, hr, dr, hr/dr,
+		hydrantCPU.Seconds()/n*1e6, duckCPU.Seconds()/n*1e6)
+
+	// Both files hold the same rows.
+	got := queryStrings(b, db, fmt.Sprintf(`SELECT (SELECT count(*) FROM read_parquet('%[1]s/hydrant.parquet')),
+		(SELECT count(*) FROM (SELECT * FROM read_parquet('%[1]s/hydrant.parquet') EXCEPT SELECT * FROM read_parquet('%[1]s/duck.parquet')))`, dir))
+	if got[0][0] != fmt.Sprint(rows) || got[0][1] != "0" {
+		b.Fatalf("hydrant's file differs from DuckDB's: %v", got)
+	}
+}
