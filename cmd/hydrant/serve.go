@@ -36,6 +36,7 @@ type serveConfig struct {
 	stores      storeFlags
 	security    securityConfig
 	functions   functionFlags
+	transforms  transformFlags
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -54,6 +55,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	c.stores.register(fs)
 	c.security.register(fs)
 	c.functions.register(fs)
+	c.transforms.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -61,6 +63,9 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 		return c, err
 	}
 	if err := c.functions.check(); err != nil {
+		return c, err
+	}
+	if err := c.transforms.check(); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
@@ -135,17 +140,16 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer funcs.close(log)
+	procs := newProcessing(funcs.invoker, c.region, log, nil)
 	reg, err := stream.Open(stream.Options{
-		Dir:         filepath.Join(c.dataDir, "streams"),
-		Region:      c.region,
-		AccountID:   c.accountID,
-		Store:       objects,
-		Logger:      log,
-		CreateDelay: c.createDelay,
-		Stages: func(ctx context.Context, st *firehose.StreamInfo) (deliver.Pipeline, deliver.Format, error) {
-			fm, err := conv.formats(ctx, st)
-			return nil, fm, err
-		},
+		Dir:           filepath.Join(c.dataDir, "streams"),
+		Region:        c.region,
+		AccountID:     c.accountID,
+		Store:         objects,
+		Logger:        log,
+		CreateDelay:   c.createDelay,
+		Stages:        deliver.CombineStages(procs.Pipeline, conv.formats),
+		MaxPartitions: c.transforms.maxPartitions,
 	})
 	if err != nil {
 		return err
@@ -156,7 +160,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}()
 	fh, err := firehose.NewService(reg, firehose.Options{Region: c.region, AccountID: c.accountID, Logger: log,
-		Features: firehose.Features{FormatConversion: true}})
+		Features: transformFeatures(firehose.Features{FormatConversion: true})})
 	if err != nil {
 		return err
 	}
