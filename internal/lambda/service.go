@@ -122,6 +122,13 @@ func Open(opts Options) (*Service, error) {
 	if opts.Dir == "" {
 		return nil, fmt.Errorf("lambda: Options.Dir is required")
 	}
+	// Instances run in their code directory: every path they are given
+	// must be absolute.
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("lambda: %w", err)
+	}
+	opts.Dir = dir
 	m, err := awsproto.LoadModel("lambda-2015-03-31")
 	if err != nil {
 		return nil, err

@@ -119,3 +119,16 @@ func TestParseFunctionName(t *testing.T) {
 		}
 	}
 }
+
+// TestRelativeDir: a relative data directory (hydrant's default is
+// ./hydrant-data) still gives instances absolute paths, since they run in
+// their code directory.
+func TestRelativeDir(t *testing.T) {
+	requireTool(t, "python3")
+	t.Chdir(t.TempDir())
+	s := openService(t, Options{Dir: "functions"})
+	mustCreate(t, s, "rel", "python3.12", "app.handler", zipOf(t, map[string]string{"app.py": "def handler(e, c):\n    return 'ok'\n"}), 10, nil)
+	if res, fnErr, err := invokeJSON(t, s, "rel", map[string]any{}); err != nil || fnErr != "" || string(res) != `"ok"` {
+		t.Errorf("invoke: %v %q %s", err, fnErr, res)
+	}
+}
