@@ -17,6 +17,7 @@ import (
 
 	"github.com/hydrant-io/hydrant/internal/deliver"
 	"github.com/hydrant-io/hydrant/internal/firehose"
+	"github.com/hydrant-io/hydrant/internal/metrics"
 	"github.com/hydrant-io/hydrant/internal/objstore"
 	"github.com/hydrant-io/hydrant/internal/server"
 	"github.com/hydrant-io/hydrant/internal/stream"
@@ -34,6 +35,7 @@ type serveConfig struct {
 	cpuProfile  string
 	configFile  string
 	stores      storeFlags
+	buffers     bufferFlags
 	security    securityConfig
 	functions   functionFlags
 	transforms  transformFlags
@@ -53,6 +55,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&c.configFile, "config", "", "YAML or JSON file whose streams: are created or updated at start-up")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	c.stores.register(fs)
+	c.buffers.register(fs)
 	c.security.register(fs)
 	c.functions.register(fs)
 	c.transforms.register(fs)
@@ -141,15 +144,27 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer funcs.close(log)
 	procs := newProcessing(funcs.invoker, c.region, log, nil)
-	reg, err := stream.Open(stream.Options{
-		Dir:           filepath.Join(c.dataDir, "streams"),
-		Region:        c.region,
-		AccountID:     c.accountID,
-		Store:         objects,
-		Logger:        log,
-		CreateDelay:   c.createDelay,
-		Stages:        deliver.CombineStages(procs.Pipeline, conv.formats),
-		MaxPartitions: c.transforms.maxPartitions,
+	// The metrics read the registry's buffers at scrape time; the registry
+	// reports deliveries to the metrics.
+	budget := c.buffers.budget(c.dataDir, log)
+	var reg *stream.Registry
+	mx := metrics.New(metrics.Options{
+		Buffers:     func() []metrics.Buffer { return bufferStats(reg) },
+		Budget:      func() (int64, int64) { return budget.Used(), budget.Max() },
+		StreamLimit: int64(c.buffers.maxStream),
+	})
+	reg, err = stream.Open(stream.Options{
+		Dir:            filepath.Join(c.dataDir, "streams"),
+		Region:         c.region,
+		AccountID:      c.accountID,
+		Store:          objects,
+		Logger:         log,
+		CreateDelay:    c.createDelay,
+		Observer:       mx,
+		MaxStreamBytes: int64(c.buffers.maxStream),
+		Budget:         budget,
+		Stages:         deliver.CombineStages(procs.Pipeline, conv.formats),
+		MaxPartitions:  c.transforms.maxPartitions,
 	})
 	if err != nil {
 		return err
@@ -159,7 +174,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			log.Error("close streams", "err", err)
 		}
 	}()
-	fh, err := firehose.NewService(reg, firehose.Options{Region: c.region, AccountID: c.accountID, Logger: log,
+	fh, err := firehose.NewService(reg, firehose.Options{Region: c.region, AccountID: c.accountID, Logger: log, Metrics: mx,
 		Features: transformFeatures(firehose.Features{FormatConversion: true})})
 	if err != nil {
 		return err
@@ -176,6 +191,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	srv.AddJSONService(conv.glue.JSONService())
 	srv.Handle("GET /_hydrant/streams", streamsHandler(reg))
 	srv.Handle("GET /_hydrant/streams/{name}", streamsHandler(reg))
+	srv.Handle("GET /_hydrant/metrics", mx.Handler())
 	funcs.register(srv)
 
 	ln, err := net.Listen("tcp", c.listen)

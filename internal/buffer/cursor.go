@@ -67,7 +67,7 @@ func (l *SegmentLog) Commit(ctx context.Context, upto uint64, state []byte) erro
 		l.segs = l.segs[1:]
 	}
 	l.mu.Unlock()
-	l.used.Add(-freed)
+	l.unreserve(freed)
 
 	for _, s := range dead {
 		// A failure here costs disk space only: recovery deletes the

@@ -18,6 +18,10 @@ type Options struct {
 	// MaxBytes caps the bytes of undelivered frames on disk (including
 	// appends in flight); past it Append returns ErrFull. Zero means no cap.
 	MaxBytes int64
+	// Budget, when set, is a cap on buffered bytes shared with other logs
+	// (hydrant's --max-buffer-bytes): appends reserve their frame bytes from
+	// it too, and fail with ErrFull past it. Nil means no shared cap.
+	Budget *Budget
 	// RetryInterval is how long the log refuses appends after a failed write
 	// or fsync before it lets one through to try again. Default 1s.
 	RetryInterval time.Duration

@@ -27,9 +27,13 @@ type SegmentLog struct {
 	qmu    sync.Mutex
 	queue  []*request
 	closed bool
-	kick   chan struct{}
-	done   chan struct{} // closed when the writer goroutine has exited
-	reqs   sync.Pool     // *request
+	// budgeted is the log's share of Options.Budget; unbudgeted is set
+	// once Close has given it back. Both are guarded by qmu.
+	budgeted   int64
+	unbudgeted bool
+	kick       chan struct{}
+	done       chan struct{} // closed when the writer goroutine has exited
+	reqs       sync.Pool     // *request
 
 	// used is the bytes of undelivered frames on disk plus appends in
 	// flight; it backs MaxBytes and BufferedBytes.
@@ -118,6 +122,12 @@ func Open(dir string, opts Options) (*SegmentLog, error) {
 		l.closeFiles()
 		return nil, err
 	}
+	if b := opts.Budget; b != nil {
+		// What recovery found counts against the shared cap, even
+		// when it is over it: it was acknowledged.
+		l.budgeted = l.used.Load()
+		b.add(l.budgeted)
+	}
 	go l.run()
 	return l, nil
 }
@@ -156,6 +166,14 @@ func (l *SegmentLog) Close() error {
 	default:
 	}
 	<-l.done
+	if b := l.opts.Budget; b != nil {
+		// The writer has answered every queued append; nothing of this
+		// log is reserved any more once its files are closed.
+		l.qmu.Lock()
+		b.add(-l.budgeted)
+		l.budgeted, l.unbudgeted = 0, true
+		l.qmu.Unlock()
+	}
 
 	l.mu.Lock()
 	l.shut = true

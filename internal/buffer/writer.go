@@ -83,6 +83,18 @@ func (l *SegmentLog) Append(ctx context.Context, b *Batch) (uint64, error) {
 		l.reqs.Put(r)
 		return 0, ErrClosed
 	}
+	if b := l.opts.Budget; b != nil {
+		// Reserved under qmu, so that Close returns exactly the log's
+		// share of the budget (see unreserve).
+		if err := b.reserve(size); err != nil {
+			l.qmu.Unlock()
+			l.used.Add(-size)
+			r.b = nil
+			l.reqs.Put(r)
+			return 0, err
+		}
+		l.budgeted += size
+	}
 	l.queue = append(l.queue, r)
 	l.qmu.Unlock()
 	select {
@@ -96,7 +108,7 @@ func (l *SegmentLog) Append(ctx context.Context, b *Batch) (uint64, error) {
 		if r.state.CompareAndSwap(reqQueued, reqCancelled) {
 			// The writer will skip it; it still holds the pointer, so
 			// the request is left to the garbage collector.
-			l.used.Add(-size)
+			l.unreserve(size)
 			return 0, fmt.Errorf("buffer: append: %w", ctx.Err())
 		}
 		<-r.done
@@ -282,10 +294,25 @@ func (l *SegmentLog) reject(reqs []*request, err error) {
 // towards the buffered bytes.
 func (l *SegmentLog) answer(r *request, seq uint64, err error) {
 	if err != nil {
-		l.used.Add(-r.size)
+		l.unreserve(r.size)
 	}
 	r.seq, r.err = seq, err
 	r.done <- struct{}{}
+}
+
+// unreserve gives back n bytes of an append that was queued (failed,
+// canceled, or delivered and committed): from the log's own count and from
+// the shared budget, unless Close has already returned the log's whole share.
+func (l *SegmentLog) unreserve(n int64) {
+	l.used.Add(-n)
+	if b := l.opts.Budget; b != nil {
+		l.qmu.Lock()
+		if !l.unbudgeted {
+			l.budgeted -= n
+			b.add(-n)
+		}
+		l.qmu.Unlock()
+	}
 }
 
 // publish adds a durable group to the index and wakes the delivery loop.

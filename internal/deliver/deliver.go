@@ -47,14 +47,6 @@ type Config struct {
 	Partitions PartitionObserver
 }
 
-// Observer receives delivery events, for metrics and tests.
-type Observer interface {
-	// Delivered is called after an object is stored and committed.
-	Delivered(stream string, p Plan, took time.Duration)
-	// Failed is called after an attempt to store an object failed.
-	Failed(stream string, p Plan, err error)
-}
-
 // Deliverer is a running delivery loop.
 type Deliverer struct {
 	cfg    Config
@@ -227,7 +219,7 @@ func (d *Deliverer) deliver(ctx context.Context, p Plan) bool {
 	backoff := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		start := d.now()
-		_, err := d.write(ctx, p)
+		out, err := d.write(ctx, p)
 		if err == nil {
 			if err := d.cfg.Log.Commit(ctx, p.To, nil); err != nil {
 				if ctx.Err() != nil {
@@ -237,7 +229,8 @@ func (d *Deliverer) deliver(ctx context.Context, p Plan) bool {
 			} else {
 				d.log.Debug("object delivered", "key", p.Key, "records", p.Records, "bytes", p.Bytes)
 				if o := d.cfg.Observer; o != nil {
-					o.Delivered(d.cfg.Stream.Name, p, d.now().Sub(start))
+					out.Plan, out.Took = p, d.now().Sub(start)
+					o.Delivered(d.cfg.Stream.Name, out)
 				}
 				return true
 			}
@@ -249,7 +242,7 @@ func (d *Deliverer) deliver(ctx context.Context, p Plan) bool {
 				o.Failed(d.cfg.Stream.Name, p, err)
 			}
 			d.log.Warn("delivery failed; the records stay buffered and will be retried",
-				"key", p.Key, "attempt", attempt, "retry_in", backoff, "error_code", objstore.ErrorCode(err), "err", err)
+				"key", p.Key, "attempt", attempt, "retry_in", backoff, "error_code", ErrorCode(err), "err", err)
 		}
 		jitter := time.Duration(rand.Int64N(int64(backoff)/2 + 1))
 		if !d.sleep(ctx, nil, backoff/2+jitter) {

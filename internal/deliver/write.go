@@ -20,22 +20,24 @@ import (
 // runs it through the stream's processing pipeline and format (when it has
 // them) and the compression codec, straight into the store, then writes the
 // records that failed on the way to the error output. It is called again,
-// from scratch, when an attempt fails.
-func (d *Deliverer) write(ctx context.Context, p Plan) (written bool, err error) {
+// from scratch, when an attempt fails. It reports what it wrote (Plan and
+// Took are left for the caller).
+func (d *Deliverer) write(ctx context.Context, p Plan) (out Delivery, err error) {
 	st := d.stream.Load()
 	var pl Pipeline
 	var fm Format
 	if d.cfg.Stages != nil {
 		if pl, fm, err = d.cfg.Stages(ctx, st); err != nil {
-			return false, err
+			return out, err
 		}
 	}
 	if err := d.writeBackup(ctx, st, p); err != nil {
-		return false, err
+		return out, err
 	}
 	if p.Partitioned {
 		r, err := d.writePartitioned(ctx, st, p, pl, fm)
-		return r.objects > 0, err
+		out.Objects, out.Records, out.Bytes, out.ErrorRecords = r.objects, r.records, r.bytes, r.errorRecords
+		return out, err
 	}
 	var failures []Failure
 	meta := objstore.Meta{ContentType: "application/octet-stream", ContentEncoding: compress.ContentEncoding(p.Compression)}
@@ -51,7 +53,7 @@ func (d *Deliverer) write(ctx context.Context, p Plan) (written bool, err error)
 				return err
 			}
 		}
-		n := 0
+		n, nb := 0, int64(0)
 		emit := func(r Rec) error {
 			err := enc.Encode(r)
 			var ce *ConversionError
@@ -64,6 +66,7 @@ func (d *Deliverer) write(ctx context.Context, p Plan) (written bool, err error)
 			}
 			if err == nil {
 				n++
+				nb += int64(len(r.Data))
 			}
 			return err
 		}
@@ -72,6 +75,7 @@ func (d *Deliverer) write(ctx context.Context, p Plan) (written bool, err error)
 			_ = cw.Close()
 			return err
 		}
+		out.Records, out.Bytes = n, nb
 		if n == 0 {
 			return errEmptyObject
 		}
@@ -81,15 +85,18 @@ func (d *Deliverer) write(ctx context.Context, p Plan) (written bool, err error)
 		return cw.Close()
 	})
 	if err != nil && !errors.Is(err, errEmptyObject) {
-		return false, err
+		return out, err
 	}
-	written = err == nil
+	if err == nil {
+		out.Objects = 1
+	}
 	if len(failures) > 0 {
 		if err := d.writeFailures(ctx, st, p, failures); err != nil {
-			return written, fmt.Errorf("write error output: %w", err)
+			return out, fmt.Errorf("write error output: %w", err)
 		}
+		out.ErrorRecords = len(failures)
 	}
-	return written, nil
+	return out, nil
 }
 
 // produce feeds the planned records, processed when there is a pipeline, to

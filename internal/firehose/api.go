@@ -36,6 +36,9 @@ type Options struct {
 	// conversion, processors, ...). Anything not listed here is refused at
 	// Create and UpdateDestination with an error that names it.
 	Features Features
+	// Metrics is told about every Put to an existing stream; nil means
+	// none.
+	Metrics PutObserver
 }
 
 // Features lists optional capabilities the running hydrant provides.

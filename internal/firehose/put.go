@@ -3,6 +3,7 @@ package firehose
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/hydrant-io/hydrant/internal/awsproto"
 	"github.com/hydrant-io/hydrant/internal/buffer"
@@ -37,6 +38,7 @@ func (s *Service) getOut() *[]byte {
 }
 
 func (s *Service) putRecord(ctx context.Context, body []byte) (any, error) {
+	start := time.Now()
 	b := s.getBatch()
 	defer s.putBatch(b)
 	name, aerr := decodePutRecord(body, b)
@@ -45,12 +47,17 @@ func (s *Service) putRecord(ctx context.Context, body []byte) (any, error) {
 	}
 	salt, first, err := s.backend.Put(ctx, name, b)
 	if err != nil {
+		if errors.Is(err, buffer.ErrFull) {
+			s.observePut(name, "PutRecord", 0, 0, 1, start)
+		}
 		return nil, s.backendErr(name, err)
 	}
+	s.observePut(name, "PutRecord", 1, b.DataBytes(), 0, start)
 	return awsproto.RawJSON(appendPutRecordResponse(nil, salt, first)), nil
 }
 
 func (s *Service) putRecordBatch(ctx context.Context, body []byte) (any, error) {
+	start := time.Now()
 	b := s.getBatch()
 	defer s.putBatch(b)
 	name, aerr := decodePutRecordBatch(body, b)
@@ -66,10 +73,12 @@ func (s *Service) putRecordBatch(ctx context.Context, body []byte) (any, error) 
 		for i := range failed {
 			failed[i] = true
 		}
+		s.observePut(name, "PutRecordBatch", 0, 0, n, start)
 		return awsproto.RawJSON(appendPutRecordBatchResponse(nil, 0, 0, n, failed, awsproto.ServiceUnavailableException, "Slow down.")), nil
 	}
 	if err != nil {
 		return nil, s.backendErr(name, err)
 	}
+	s.observePut(name, "PutRecordBatch", n, b.DataBytes(), 0, start)
 	return awsproto.RawJSON(appendPutRecordBatchResponse(nil, salt, first, n, nil, "", "")), nil
 }

@@ -46,6 +46,12 @@ type Options struct {
 	// MaxPartitions is the active-partition limit of dynamically
 	// partitioned streams (--max-partitions); zero means Firehose's 500.
 	MaxPartitions int
+	// MaxStreamBytes caps each stream's buffered bytes on disk
+	// (buffer.Options.MaxBytes); 0 means no cap. Budget is the cap shared
+	// by every stream (--max-buffer-bytes); nil means none. Past either,
+	// Put fails with buffer.ErrFull. Both apply to the default OpenLog only.
+	MaxStreamBytes int64
+	Budget         *buffer.Budget
 }
 
 // Registry implements firehose.Backend over local files.
@@ -79,7 +85,7 @@ func Open(opts Options) (*Registry, error) {
 	if opts.OpenLog == nil {
 		lg := opts.Logger
 		opts.OpenLog = func(dir string) (buffer.Log, error) {
-			return buffer.Open(dir, buffer.Options{Logger: lg})
+			return buffer.Open(dir, buffer.Options{Logger: lg, MaxBytes: opts.MaxStreamBytes, Budget: opts.Budget})
 		}
 	}
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
@@ -413,6 +419,10 @@ type Stats struct {
 	BufferedRecords   int        `json:"bufferedRecords"`
 	BufferedBytes     int64      `json:"bufferedBytes"`
 	OldestUndelivered *time.Time `json:"oldestUndelivered,omitempty"`
+	// LogBytes is what the buffer holds on disk for it, frame overhead
+	// included: the figure --max-stream-buffer-bytes caps. It is reported
+	// only by logs that know it (the local segment log).
+	LogBytes int64 `json:"logBytes"`
 }
 
 // Stats reports a stream's buffer.
@@ -427,6 +437,9 @@ func (r *Registry) Stats(name string) (Stats, error) {
 	e.mu.Unlock()
 	if lg == nil {
 		return st, nil
+	}
+	if sized, ok := lg.(interface{ BufferedBytes() int64 }); ok {
+		st.LogBytes = sized.BufferedBytes()
 	}
 	upto, _ := lg.Committed()
 	b := lg.Backlog(upto)
