@@ -143,7 +143,6 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer funcs.close(log)
-	procs := newProcessing(funcs.invoker, c.region, log, nil)
 	// The metrics read the registry's buffers at scrape time; the registry
 	// reports deliveries to the metrics.
 	budget := c.buffers.budget(c.dataDir, log)
@@ -153,6 +152,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		Budget:      func() (int64, int64) { return budget.Used(), budget.Max() },
 		StreamLimit: int64(c.buffers.maxStream),
 	})
+	tm, err := newTransformMetrics(mx.Registry())
+	if err != nil {
+		return err
+	}
+	procs := newProcessing(funcs.invoker, c.region, log, tm)
 	reg, err = stream.Open(stream.Options{
 		Dir:            filepath.Join(c.dataDir, "streams"),
 		Region:         c.region,
@@ -160,7 +164,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		Store:          objects,
 		Logger:         log,
 		CreateDelay:    c.createDelay,
-		Observer:       mx,
+		Observer:       deliveryObserver{mx, tm},
 		MaxStreamBytes: int64(c.buffers.maxStream),
 		Budget:         budget,
 		Stages:         deliver.CombineStages(procs.Pipeline, conv.formats),

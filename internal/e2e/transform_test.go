@@ -210,6 +210,14 @@ func TestRecipeTransform(t *testing.T) {
 	if !strings.HasPrefix(errs, `{"rawData":"aW52YWxpZC1qc29uLWRhdGE="`) {
 		t.Fatalf("error record layout %s", errs)
 	}
+	// ExecuteProcessing.* count invocations (one per put here, as each put
+	// was its own batch); SucceedProcessing.Records the Ok records.
+	if n := s.metric("firehose_succeed_processing_records_total", "etl"); n != 2 {
+		t.Errorf("SucceedProcessing.Records %v, want 2", n)
+	}
+	if a, ok := s.metric("firehose_execute_processing_attempts_total", "etl"), s.metric("firehose_execute_processing_success_total", "etl"); a < 1 || ok != a {
+		t.Errorf("ExecuteProcessing attempts %v, successes %v", a, ok)
+	}
 }
 
 func gunzipString(t *testing.T, b []byte) string {
