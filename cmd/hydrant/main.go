@@ -40,6 +40,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runValidate(args, stdout, stderr)
 	case "put":
 		err = runPut(ctx, args, os.Stdin, stdout, stderr)
+	case "catalog":
+		err = runCatalog(ctx, args, stdout, stderr)
 	case "version":
 		_, _ = fmt.Fprintln(stdout, "hydrant", version)
 	case "help":
@@ -67,6 +69,7 @@ commands:
   bench     generate load against a running hydrant and report throughput
   validate  check a --config file without serving
   put       send newline-delimited records from files or stdin to a stream
+  catalog   infer a Glue table's columns from sample records (catalog infer)
   version   print the version
 
 Run 'hydrant <command> -h' for the flags of a command.
