@@ -17,18 +17,23 @@ var benchCols = []Column{
 }
 
 func benchRecords(n int) [][]byte {
-	r := rand.New(rand.NewPCG(1, 2))
-	types := []string{"click", "view", "purchase", "scroll", "signup"}
-	base := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
 	out := make([][]byte, n)
 	for i := range out {
-		out[i] = fmt.Appendf(nil, `{"event_id":"e-%08d-%04x","user_id":%d,"session":"s-%06d","event_type":"%s","page":"/products/%d?ref=home",`+
-			`"price":%.2f,"quantity":%d,"is_mobile":%t,"event_time":"%s","tags":["t%d","t%d"]}`,
-			i, r.IntN(1<<16), r.IntN(1_000_000), r.IntN(50_000), types[r.IntN(len(types))], r.IntN(5000),
-			r.Float64()*500, 1+r.IntN(9), r.IntN(2) == 0, base.Add(time.Duration(i)*time.Millisecond*37).Format("2006-01-02T15:04:05.000Z"),
-			r.IntN(20), r.IntN(20))
+		out[i] = appendEvent(nil, i)
 	}
 	return out
+}
+
+var eventTypes = []string{"click", "view", "purchase", "scroll", "signup"}
+
+// appendEvent appends the i-th event of a deterministic clickstream.
+func appendEvent(b []byte, i int) []byte {
+	r := rand.New(rand.NewPCG(uint64(i), 2))
+	at := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Millisecond * 37)
+	return fmt.Appendf(b, `{"event_id":"e-%08d-%04x","user_id":%d,"session":"s-%06d","event_type":"%s","page":"/products/%d?ref=home",`+
+		`"price":%.2f,"quantity":%d,"is_mobile":%t,"event_time":"%s","tags":["t%d","t%d"]}`,
+		i, r.IntN(1<<16), r.IntN(1_000_000), r.IntN(50_000), eventTypes[r.IntN(len(eventTypes))], r.IntN(5000),
+		r.Float64()*500, 1+r.IntN(9), r.IntN(2) == 0, at.Format("2006-01-02T15:04:05.000Z"), r.IntN(20), r.IntN(20))
 }
 
 // BenchmarkEncode converts typical events into a Parquet file (discarded).

@@ -12,7 +12,7 @@ import (
 const checkEvery = 16
 
 // queuedPages bounds the pages waiting for the writer goroutine.
-const queuedPages = 32
+const queuedPages = 8
 
 // encoder converts records on the caller's goroutine, straight into each
 // column's current page, and hands full pages to a writer goroutine that

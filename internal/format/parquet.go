@@ -96,7 +96,7 @@ func NewParquet(cols []Column, d Deserializer, o ParquetOptions) (*Parquet, erro
 	default:
 		return nil, fmt.Errorf("ParquetSerDe WriterVersion %q is not V1 or V2", o.WriterVersion)
 	}
-	return &Parquet{schema: s, deser: d, opts: o, pages: make(chan *rawPage, 2*len(s.leaves)+queuedPages)}, nil
+	return &Parquet{schema: s, deser: d, opts: o, pages: make(chan *rawPage, min(len(s.leaves), 16)+queuedPages)}, nil
 }
 
 // Extension is .parquet, the extension Firehose gives converted objects.
