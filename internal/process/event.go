@@ -3,6 +3,7 @@ package process
 import (
 	"encoding/base64"
 	"encoding/json"
+	"slices"
 	"strconv"
 
 	"github.com/google/uuid"
@@ -41,6 +42,9 @@ func newEvent(streamARN, region string) *event {
 	e.header = len(e.buf)
 	return e
 }
+
+// grow makes room for n more bytes.
+func (e *event) grow(n int) { e.buf = slices.Grow(e.buf, n) }
 
 // add appends one record. id is a digit string and needs no escaping.
 func (e *event) add(id string, r deliver.Rec) {

@@ -2,7 +2,6 @@ package process
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -83,6 +82,12 @@ func (f *Factory) newLambda(st *firehose.StreamInfo, cfg *firehose.LambdaProcess
 func (l *lambdaStage) run(ctx context.Context, recs []deliver.Rec, fail func(deliver.Failure)) ([]deliver.Rec, error) {
 	var out []deliver.Rec
 	ev := newEvent(l.streamARN, l.region)
+	// Base64 and about 80 bytes of JSON per record, up to one payload.
+	size := 0
+	for _, r := range recs {
+		size += len(r.Data)*4/3 + 100
+	}
+	ev.grow(min(size, l.opts.MaxPayload))
 	var group []deliver.Rec
 	var ids []string
 	var dataBytes int64
@@ -272,20 +277,6 @@ func (l *lambdaStage) failure(r deliver.Rec, code, msg string, attempts int) del
 	}
 }
 
-// response is the function's answer (reference §6.4).
-type response struct {
-	Records json.RawMessage `json:"records"`
-}
-
-type responseRecord struct {
-	RecordID *string `json:"recordId"`
-	Result   *string `json:"result"`
-	Data     *string `json:"data"`
-	Metadata *struct {
-		PartitionKeys map[string]string `json:"partitionKeys"`
-	} `json:"metadata"`
-}
-
 // sort applies the function's answer to the invocation's records. A
 // malformed answer is not retried: its records fail with attemptsMade equal
 // to the attempt that got it.
@@ -296,64 +287,46 @@ func (l *lambdaStage) sort(group []deliver.Rec, ids []string, res []byte, attemp
 		}
 		return nil
 	}
-	if !json.Valid(res) {
-		return failAll(CodeJSON, MsgJSON)
+	entries, code, msg := decodeResponse(res)
+	if code != "" {
+		return failAll(code, msg)
 	}
-	var resp response
-	if json.Unmarshal(res, &resp) != nil || len(resp.Records) == 0 || resp.Records[0] != '[' {
-		// Valid JSON without a records array: no record came back.
-		return failAll(CodeMissingID, MsgMissingID)
-	}
-	var entries []responseRecord
-	if err := json.Unmarshal(resp.Records, &entries); err != nil {
-		return failAll(CodeJSON, MsgJSON)
-	}
-	byID := make(map[string]int, len(entries))
-	dup := map[string]bool{}
-	for i, e := range entries {
-		if e.RecordID == nil {
-			continue
-		}
-		if _, seen := byID[*e.RecordID]; seen {
-			dup[*e.RecordID] = true
-			continue
-		}
-		byID[*e.RecordID] = i
-	}
+	match := matchEntries(entries, ids)
+	data := newSlab(entries)
 	out := group[:0:0]
 	succeeded := 0
 	var outBytes int64
 	for i, r := range group {
-		j, ok := byID[ids[i]]
-		switch {
-		case dup[ids[i]]:
+		j := match[i]
+		switch j {
+		case matchDuplicated:
 			fail(l.failure(r, CodeDuplicatedID, MsgDuplicatedID, attempt))
 			continue
-		case !ok:
+		case matchMissing:
 			fail(l.failure(r, CodeMissingID, MsgMissingID, attempt))
 			continue
 		}
-		e := entries[j]
-		switch deref(e.Result) {
+		e := &entries[j]
+		switch string(e.result) {
 		case "Ok":
-			if e.Data == nil {
+			if !e.hasData {
 				fail(l.failure(r, CodeJSON, MsgNullData, attempt))
 				continue
 			}
-			data, err := decodeBase64(*e.Data)
+			d, err := data.decode(e.data)
 			if err != nil {
 				fail(l.failure(r, CodeJSON, "The data field of the record is not valid base64: "+err.Error(), attempt))
 				continue
 			}
-			out = append(out, deliver.Rec{Data: data, Arrival: r.Arrival, Seq: r.Seq, QueryKeys: r.QueryKeys, LambdaKeys: partitionKeys(e)})
+			out = append(out, deliver.Rec{Data: d, Arrival: r.Arrival, Seq: r.Seq, QueryKeys: r.QueryKeys, LambdaKeys: e.keys})
 			succeeded++
-			outBytes += int64(len(data))
+			outBytes += int64(len(d))
 		case "Dropped":
 			succeeded++
 		case "ProcessingFailed":
 			fail(l.failure(r, CodeFailedStatus, MsgFailedStatus, attempt))
 		default:
-			fail(l.failure(r, CodeJSON, "The result field must be Ok, Dropped or ProcessingFailed, not "+strconv.Quote(deref(e.Result))+".", attempt))
+			fail(l.failure(r, CodeJSON, "The result field must be Ok, Dropped or ProcessingFailed, not "+strconv.Quote(string(e.result))+".", attempt))
 		}
 	}
 	if o := l.opts.Observer; o != nil && succeeded > 0 {
@@ -362,28 +335,50 @@ func (l *lambdaStage) sort(group []deliver.Rec, ids []string, res []byte, attemp
 	return out
 }
 
-func partitionKeys(e responseRecord) map[string]string {
-	if e.Metadata == nil {
-		return nil
-	}
-	return e.Metadata.PartitionKeys
-}
+// What matchEntries reports for a record without a usable entry.
+const (
+	matchMissing    = -1
+	matchDuplicated = -2
+)
 
-// decodeBase64 decodes standard base64, with or without padding (Java's
-// decoder, which Firehose uses, accepts both).
-func decodeBase64(s string) ([]byte, error) {
-	b, err := base64.StdEncoding.DecodeString(s)
-	if err != nil && len(s)%4 != 0 {
-		if b2, err2 := base64.RawStdEncoding.DecodeString(s); err2 == nil {
-			return b2, nil
+// matchEntries finds each record's entry by recordId: its index in
+// entries, matchMissing, or matchDuplicated when the ID came back more than
+// once. Entries with unknown IDs are ignored. Functions usually answer in
+// order, which is checked first without building a map.
+func matchEntries(entries []respEntry, ids []string) []int {
+	match := make([]int, len(ids))
+	if len(entries) == len(ids) {
+		inOrder := true
+		for i, e := range entries {
+			if !e.hasID || string(e.id) != ids[i] {
+				inOrder = false
+				break
+			}
+			match[i] = i
+		}
+		if inOrder {
+			return match
 		}
 	}
-	return b, err
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
+	byID := make(map[string]int, len(entries))
+	for i, e := range entries {
+		if !e.hasID {
+			continue
+		}
+		if j, seen := byID[string(e.id)]; seen {
+			if j != matchDuplicated {
+				byID[string(e.id)] = matchDuplicated
+			}
+			continue
+		}
+		byID[string(e.id)] = i
 	}
-	return *s
+	for i, id := range ids {
+		j, ok := byID[id]
+		if !ok {
+			j = matchMissing
+		}
+		match[i] = j
+	}
+	return match
 }
