@@ -31,7 +31,7 @@ func runValidate(args []string, stdout, stderr io.Writer) error {
 	// No Backend: checking a document never touches stream state. The
 	// options must turn on the same Features serve does, or validate would
 	// refuse what serve accepts.
-	svc, err := firehose.NewService(nil, firehose.Options{Features: firehose.Features{FormatConversion: true}})
+	svc, err := firehose.NewService(nil, firehose.Options{Features: transformFeatures(firehose.Features{FormatConversion: true})})
 	if err != nil {
 		return err
 	}
