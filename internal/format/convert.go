@@ -98,6 +98,9 @@ func (c *converter) prepare(n *node) {
 		keys := make([]string, len(n.names))
 		for i, name := range n.names {
 			keys[i] = c.normalize(name)
+			if strings.ContainsAny(keys[i], "\"\\") {
+				keys[i] = "\x00" // matched through the lookup only
+			}
 			for col := range c.d.ColumnToJSONKey {
 				if strings.EqualFold(col, name) {
 					keys[i] = "\x00"
@@ -254,15 +257,18 @@ func (c *converter) object(n *node, rep int) error {
 	} else {
 		for {
 			c.sc.ws()
-			raw, esc, err := c.sc.str()
-			if err != nil {
-				return err
+			idx, ok := c.quickKey(n, pos)
+			if !ok {
+				raw, esc, err := c.sc.str()
+				if err != nil {
+					return err
+				}
+				idx, ok = c.field(n, lookup, pos, raw, esc)
 			}
 			if c.sc.next() != ':' {
 				return syntaxErr(&c.sc, "after object key")
 			}
 			c.sc.i++
-			idx, ok := c.field(n, lookup, pos, raw, esc)
 			pos++
 			switch {
 			case !ok:
@@ -324,6 +330,24 @@ func (c *converter) field(n *node, lookup map[string]int, pos int, raw []byte, e
 		c.order[n.id] = order
 	}
 	return idx, ok
+}
+
+// quickKey matches the key at the scanner against the member found at the
+// same position of the previous object, byte for byte (a key already in
+// its normalized form, the usual case), without scanning it as a string.
+func (c *converter) quickKey(n *node, pos int) (int, bool) {
+	order := c.order[n.id]
+	if pos >= len(order) || order[pos] < 0 {
+		return 0, false
+	}
+	i := order[pos]
+	k := c.keys[n.id][i]
+	b := c.sc.b[c.sc.i:]
+	if len(b) < len(k)+2 || b[0] != '"' || b[len(k)+1] != '"' || string(b[1:len(k)+1]) != k {
+		return 0, false
+	}
+	c.sc.i += len(k) + 2
+	return i, true
 }
 
 // maxOrder bounds the remembered key order of a struct.

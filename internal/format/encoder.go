@@ -47,7 +47,7 @@ type message struct {
 func newEncoder(p *Parquet, conv *converter, w *pqWriter) *encoder {
 	e := &encoder{p: p, conv: conv, w: w, work: make(chan message, queuedPages), done: make(chan struct{})}
 	for i := range conv.pages {
-		conv.pages[i] = p.page()
+		conv.pages[i] = p.page(i)
 	}
 	go e.writeLoop()
 	return e
@@ -127,7 +127,7 @@ func (e *encoder) handOver(i int) {
 	}
 	e.rgBytes += int64(p.size())
 	e.work <- message{col: i, page: p}
-	e.conv.pages[i] = e.p.page()
+	e.conv.pages[i] = e.p.page(i)
 }
 
 // endRowGroup hands over every page and ends the row group.
@@ -154,7 +154,7 @@ func (e *encoder) writeLoop() {
 			}
 		}
 		if m.page != nil {
-			e.p.recycle(m.page)
+			e.p.recycle(m.col, m.page)
 		}
 	}
 }
@@ -177,15 +177,23 @@ func (e *encoder) Close() (err error) {
 	e.endRowGroup()
 	close(e.work)
 	<-e.done
-	for _, p := range e.conv.pages {
-		e.p.recycle(p)
+	for i, p := range e.conv.pages {
+		e.p.recycle(i, p)
 	}
 	if err := e.failed(); err != nil {
 		e.w.spool.close()
 		return err
 	}
 	defer recoverPanic(&err)
-	return e.w.close()
+	if err := e.w.close(); err != nil {
+		return err
+	}
+	// The next file of this format reuses the writer's buffers.
+	select {
+	case e.p.writers <- e.w:
+	default:
+	}
+	return nil
 }
 
 // recoverPanic turns a panic while writing into an error that fails the

@@ -45,15 +45,19 @@ type Parquet struct {
 	Table map[string]string
 	// Counters, when set, count converted and failed records.
 	Counters *Counters
-	// pages recycles raw pages between the pages and files of this format
-	// (a bounded free list: unlike a sync.Pool it survives collections).
-	pages chan *rawPage
+	// pages recycles each column's raw pages between the pages and files
+	// of this format, and writers keeps a finished file's writer (its
+	// dictionaries and buffers): bounded free lists, which unlike a
+	// sync.Pool survive collections.
+	pages   []chan *rawPage
+	writers chan *pqWriter
 }
 
-// page returns an empty raw page, recycled when one is available.
-func (p *Parquet) page() *rawPage {
+// page returns an empty raw page for column col, recycled when one is
+// available (sized as that column's pages grow).
+func (p *Parquet) page(col int) *rawPage {
 	select {
-	case rp := <-p.pages:
+	case rp := <-p.pages[col]:
 		rp.reset()
 		return rp
 	default:
@@ -61,10 +65,10 @@ func (p *Parquet) page() *rawPage {
 	}
 }
 
-// recycle keeps a page for reuse, unless enough are kept.
-func (p *Parquet) recycle(rp *rawPage) {
+// recycle keeps a page of column col for reuse, unless enough are kept.
+func (p *Parquet) recycle(col int, rp *rawPage) {
 	select {
-	case p.pages <- rp:
+	case p.pages[col] <- rp:
 	default:
 	}
 }
@@ -96,7 +100,11 @@ func NewParquet(cols []Column, d Deserializer, o ParquetOptions) (*Parquet, erro
 	default:
 		return nil, fmt.Errorf("ParquetSerDe WriterVersion %q is not V1 or V2", o.WriterVersion)
 	}
-	return &Parquet{schema: s, deser: d, opts: o, pages: make(chan *rawPage, min(len(s.leaves), 16)+queuedPages)}, nil
+	p := &Parquet{schema: s, deser: d, opts: o, pages: make([]chan *rawPage, len(s.leaves)), writers: make(chan *pqWriter, 1)}
+	for i := range p.pages {
+		p.pages[i] = make(chan *rawPage, 2)
+	}
+	return p, nil
 }
 
 // Extension is .parquet, the extension Firehose gives converted objects.
@@ -108,7 +116,13 @@ func (p *Parquet) NewEncoder(w io.Writer) (deliver.Encoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	pw, err := newPQWriter(w, p.schema, p.opts)
+	var pw *pqWriter
+	select {
+	case pw = <-p.writers:
+		err = pw.reset(w)
+	default:
+		pw, err = newPQWriter(w, p.schema, p.opts)
+	}
 	if err != nil {
 		return nil, err
 	}

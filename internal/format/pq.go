@@ -67,6 +67,18 @@ func newPQWriter(out io.Writer, s *Schema, o ParquetOptions) (*pqWriter, error) 
 	return w, nil
 }
 
+// reset readies a finished writer for a new file written to out, keeping
+// its dictionaries and buffers.
+func (w *pqWriter) reset(out io.Writer) error {
+	w.w.Reset(out)
+	w.offset, w.groups, w.rows, w.rgRows = 0, nil, 0, 0
+	w.spool = spool{dir: w.opts.TempDir}
+	for i := range w.chunks {
+		w.resetChunk(i)
+	}
+	return w.write([]byte("PAR1"))
+}
+
 func (w *pqWriter) write(b []byte) error {
 	n, err := w.w.Write(b)
 	w.offset += int64(n)
