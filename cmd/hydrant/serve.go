@@ -156,7 +156,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	procs := newProcessing(funcs.invoker, c.region, log, tm)
+	procs := newProcessing(funcs.invoker, c.functions.concurrency, c.region, log, tm)
 	reg, err = stream.Open(stream.Options{
 		Dir:            filepath.Join(c.dataDir, "streams"),
 		Region:         c.region,

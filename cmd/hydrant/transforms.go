@@ -49,10 +49,12 @@ func transformFeatures(f firehose.Features) firehose.Features {
 }
 
 // newProcessing builds the processors' factory. inv runs Lambda functions
-// (hosted ones and, with --lambda-endpoint, remote ones); obs receives the
-// processing metrics.
-func newProcessing(inv process.Invoker, region string, log *slog.Logger, obs process.Observer) *process.Factory {
-	return process.NewFactory(inv, process.Options{Region: region, Logger: log, Observer: obs, ClassifyError: classifyInvokeError})
+// (hosted ones and, with --lambda-endpoint, remote ones), with up to
+// invocations of them outstanding per stream (as many as a hosted function
+// has instances); obs receives the processing metrics.
+func newProcessing(inv process.Invoker, invocations int, region string, log *slog.Logger, obs process.Observer) *process.Factory {
+	return process.NewFactory(inv, process.Options{Region: region, Logger: log, Observer: obs,
+		ClassifyError: classifyInvokeError, Invocations: invocations})
 }
 
 // classifyInvokeError names an invocation that got no answer from the

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hydrant-io/hydrant/internal/awsproto"
@@ -76,48 +77,96 @@ func (f *Factory) newLambda(st *firehose.StreamInfo, cfg *firehose.LambdaProcess
 	}
 }
 
+// invocation is one event's worth of records.
+type invocation struct {
+	recs    []deliver.Rec
+	ids     []string
+	payload []byte
+}
+
 // run sends the records to the function in invocations that each hold at
 // most BufferSizeInMBs of record data and whose event stays within the
-// payload limit.
+// payload limit, up to Options.Invocations of them at once (Firehose keeps
+// several invocations outstanding too). Records and failures come out in
+// the order of recs whatever the order the invocations finish in.
 func (l *lambdaStage) run(ctx context.Context, recs []deliver.Rec, fail func(deliver.Failure)) ([]deliver.Rec, error) {
-	var out []deliver.Rec
-	ev := newEvent(l.streamARN, l.region)
-	// Base64 and about 80 bytes of JSON per record, up to one payload.
-	size := 0
-	for _, r := range recs {
-		size += len(r.Data)*4/3 + 100
+	invs := l.split(recs, fail)
+	outs := make([][]deliver.Rec, len(invs))
+	fails := make([][]deliver.Failure, len(invs))
+	errs := make([]error, len(invs))
+	one := func(i int) {
+		outs[i], errs[i] = l.invoke(ctx, invs[i].recs, invs[i].ids, invs[i].payload, func(f deliver.Failure) {
+			fails[i] = append(fails[i], f)
+		})
 	}
-	ev.grow(min(size, l.opts.MaxPayload))
-	var group []deliver.Rec
-	var ids []string
-	var dataBytes int64
-	flush := func() error {
-		if len(group) == 0 {
-			return nil
-		}
-		o, err := l.invoke(ctx, group, ids, ev.finish(), fail)
-		if err != nil {
-			return err
-		}
-		out = append(out, o...)
-		group, ids, dataBytes = group[:0:0], ids[:0:0], 0
-		ev.reset()
-		return nil
-	}
-	for i, r := range recs {
-		id := recordID(r.Seq, i)
-		if len(group) > 0 && dataBytes+int64(len(r.Data)) > l.cfg.BufferBytes {
-			if err := flush(); err != nil {
-				return nil, err
+	if n := l.opts.Invocations; n <= 1 || len(invs) == 1 {
+		for i := range invs {
+			if one(i); errs[i] != nil {
+				return nil, errs[i]
 			}
+		}
+	} else {
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, n)
+		for i := range invs {
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				one(i)
+			}()
+		}
+		wg.Wait()
+	}
+	var out []deliver.Rec
+	for i := range invs {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		for _, f := range fails[i] {
+			fail(f)
+		}
+		out = append(out, outs[i]...)
+	}
+	return out, nil
+}
+
+// split cuts recs into invocations. A record whose event alone would exceed
+// the payload limit fails at once.
+func (l *lambdaStage) split(recs []deliver.Rec, fail func(deliver.Failure)) []invocation {
+	var invs []invocation
+	// Base64 and about 80 bytes of JSON per record.
+	remaining := 0
+	for _, r := range recs {
+		remaining += len(r.Data)*4/3 + 100
+	}
+	var cur invocation
+	var ev *event
+	var dataBytes int64
+	start := func() {
+		ev = newEvent(l.streamARN, l.region)
+		ev.grow(min(remaining, l.opts.MaxPayload))
+	}
+	flush := func() {
+		if len(cur.recs) > 0 {
+			cur.payload = ev.finish()
+			invs = append(invs, cur)
+			start()
+		}
+		cur, dataBytes = invocation{}, 0
+	}
+	start()
+	for i, r := range recs {
+		remaining -= len(r.Data)*4/3 + 100
+		id := recordID(r.Seq, i)
+		if len(cur.recs) > 0 && dataBytes+int64(len(r.Data)) > l.cfg.BufferBytes {
+			flush()
 		}
 		mark := ev.len()
 		ev.add(id, r)
-		if ev.size() > l.opts.MaxPayload && len(group) > 0 {
+		if ev.size() > l.opts.MaxPayload && len(cur.recs) > 0 {
 			ev.truncate(mark)
-			if err := flush(); err != nil {
-				return nil, err
-			}
+			flush()
 			ev.add(id, r)
 		}
 		if ev.size() > l.opts.MaxPayload {
@@ -126,14 +175,12 @@ func (l *lambdaStage) run(ctx context.Context, recs []deliver.Rec, fail func(del
 			fail(l.failure(r, CodeTooLarge, "Request must be smaller than "+strconv.Itoa(l.opts.MaxPayload)+" bytes for the InvokeFunction operation", 1))
 			continue
 		}
-		group = append(group, r)
-		ids = append(ids, id)
+		cur.recs = append(cur.recs, r)
+		cur.ids = append(cur.ids, id)
 		dataBytes += int64(len(r.Data))
 	}
-	if err := flush(); err != nil {
-		return nil, err
-	}
-	return out, nil
+	flush()
+	return invs
 }
 
 // recordID is the opaque recordId of a record in one invocation: its log

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -425,5 +426,57 @@ func TestLambdaMetrics(t *testing.T) {
 	}
 	if obs.invocations != 2 || obs.okCalls != 1 || obs.records != 2 || obs.bytes != 2 {
 		t.Fatalf("observer %+v", obs)
+	}
+}
+
+// TestConcurrentInvocations checks that outstanding invocations keep the
+// records' order and the failures' order.
+func TestConcurrentInvocations(t *testing.T) {
+	var inflight, most atomic.Int32
+	inv := &fakeInvoker{fn: func(_ int, ev testEvent) ([]byte, string, error) {
+		n := inflight.Add(1)
+		defer inflight.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		time.Sleep(20 * time.Millisecond)
+		return respond(ev, func(id string, d []byte) map[string]any {
+			if strings.HasPrefix(string(d), "f") {
+				return map[string]any{"recordId": id, "result": "ProcessingFailed"}
+			}
+			return ok(id, d)
+		}), "", nil
+	}}
+	f := NewFactory(inv, Options{Invocations: 3})
+	p, err := f.Pipeline(context.Background(), streamWith(lambdaProc("BufferSizeInMBs", "0.2")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ChunkBytes() != 3*209715 {
+		t.Fatalf("ChunkBytes %d", p.ChunkBytes())
+	}
+	var in []deliver.Rec
+	for i := 0; i < 12; i++ {
+		prefix := "r"
+		if i%4 == 3 {
+			prefix = "f"
+		}
+		in = append(in, deliver.Rec{Data: []byte(fmt.Sprintf("%s%02d%s", prefix, i, strings.Repeat("x", 60<<10))), Seq: uint64(i + 1)})
+	}
+	out, failed, err := p.Process(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inv.payloads) < 3 || most.Load() < 2 {
+		t.Fatalf("%d invocations, at most %d at once", len(inv.payloads), most.Load())
+	}
+	var got, gotFailed []string
+	for _, r := range out {
+		got = append(got, string(r.Data[:3]))
+	}
+	for _, f := range failed {
+		gotFailed = append(gotFailed, string(f.Raw[:3]))
+	}
+	if strings.Join(got, ",") != "R00,R01,R02,R04,R05,R06,R08,R09,R10" || strings.Join(gotFailed, ",") != "f03,f07,f11" {
+		t.Fatalf("out %v failed %v", got, gotFailed)
 	}
 }

@@ -82,6 +82,10 @@ type Options struct {
 	// JQTimeout bounds the evaluation of the MetadataExtractionQuery for one
 	// record; zero means one second.
 	JQTimeout time.Duration
+	// Invocations is how many invocations of a stream's function may be
+	// outstanding at once (Firehose keeps several per shard); a pipeline
+	// then takes that many BufferSizeInMBs of input at once. Zero means 1.
+	Invocations int
 }
 
 // DefaultChunkBytes is how much input a pipeline without a Lambda processor
@@ -175,7 +179,7 @@ func (f *Factory) build(st *firehose.StreamInfo) (deliver.Pipeline, error) {
 		p.stages = append(p.stages, &deaggregator{json: d.SubRecordType == "JSON", delim: d.Delimiter})
 	}
 	if l := cfg.Lambda; l != nil {
-		p.chunk = l.BufferBytes
+		p.chunk = l.BufferBytes * int64(max(f.opts.Invocations, 1))
 		p.stages = append(p.stages, f.newLambda(st, l))
 	}
 	if m := cfg.MetadataExtraction; m != nil {
@@ -217,8 +221,9 @@ type pipeline struct {
 
 var _ deliver.Pipeline = (*pipeline)(nil)
 
-// ChunkBytes is the Lambda processor's BufferSizeInMBs, the size of
-// Firehose's pre-Lambda buffer, or DefaultChunkBytes without Lambda.
+// ChunkBytes is the Lambda processor's BufferSizeInMBs (the size of
+// Firehose's pre-Lambda buffer) times Options.Invocations, or
+// DefaultChunkBytes without Lambda.
 func (p *pipeline) ChunkBytes() int64 { return p.chunk }
 
 // Process implements deliver.Pipeline.
