@@ -120,21 +120,43 @@ func (c *Catalog) catalog(id string) (string, *state) {
 	return id, st
 }
 
-// save persists one catalog ID's state. Callers hold c.mu.
-func (c *Catalog) save(id string) error {
-	b, err := json.MarshalIndent(c.catalogs[id], "", " ")
+// commit persists a change; when it cannot be persisted the change is
+// undone in memory too, so that what is served is what is on disk.
+// Callers hold c.mu.
+func (c *Catalog) commit(id string) error {
+	err := c.save(id)
 	if err != nil {
-		return err
+		delete(c.catalogs, id)
+		if b, rerr := os.ReadFile(c.path(id)); rerr == nil {
+			var st state
+			if json.Unmarshal(b, &st) == nil && st.Databases != nil {
+				c.catalogs[id] = &st
+			}
+		}
 	}
-	// The catalog ID is used as a file name: keep it to what account IDs
-	// look like, so that no ID can name a path outside dir.
+	return err
+}
+
+// path is the file of a catalog ID's state. The ID is used as a file name,
+// so it is kept to what account IDs look like: no ID can name a path
+// outside dir.
+func (c *Catalog) path(id string) string {
 	name := strings.Map(func(r rune) rune {
 		if r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-' || r == '_' {
 			return r
 		}
 		return '_'
 	}, id)
-	if err := atomicfile.Write(filepath.Join(c.dir, name+".json"), b, 0o644); err != nil {
+	return filepath.Join(c.dir, name+".json")
+}
+
+// save persists one catalog ID's state. Callers hold c.mu.
+func (c *Catalog) save(id string) error {
+	b, err := json.MarshalIndent(c.catalogs[id], "", " ")
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.Write(c.path(id), b, 0o644); err != nil {
 		return fmt.Errorf("save catalog: %w", err)
 	}
 	return nil
@@ -162,7 +184,7 @@ func (c *Catalog) CreateDatabase(ctx context.Context, catalogID string, in Datab
 		Database: Database{DatabaseInput: in, CreateTime: &created, CatalogId: id},
 		Tables:   map[string]*storedTable{},
 	}
-	return c.save(id)
+	return c.commit(id)
 }
 
 // GetDatabase returns a database.
@@ -201,7 +223,7 @@ func (c *Catalog) DeleteDatabase(ctx context.Context, catalogID, name string) er
 		return dbNotFound(name)
 	}
 	delete(st.Databases, name)
-	return c.save(id)
+	return c.commit(id)
 }
 
 // CreateTable adds a table at version 0.
@@ -220,7 +242,7 @@ func (c *Catalog) CreateTable(ctx context.Context, catalogID, dbName string, in 
 	now := Timestamp(c.now())
 	t := Table{TableInput: in, DatabaseName: db.Database.Name, CatalogId: id, VersionId: "0", CreateTime: &now, UpdateTime: &now}
 	db.Tables[in.Name] = &storedTable{Versions: []Table{t}}
-	return c.save(id)
+	return c.commit(id)
 }
 
 // UpdateTable stores in as a new version of an existing table. When
@@ -247,7 +269,7 @@ func (c *Catalog) UpdateTable(ctx context.Context, catalogID, dbName string, in 
 	t := Table{TableInput: in, DatabaseName: db.Database.Name, CatalogId: id, VersionId: strconv.Itoa(n + 1),
 		CreateTime: last.CreateTime, UpdateTime: &now}
 	tbl.Versions = append(tbl.Versions, t)
-	return c.save(id)
+	return c.commit(id)
 }
 
 // DeleteTable removes a table and its versions.
@@ -264,7 +286,7 @@ func (c *Catalog) DeleteTable(ctx context.Context, catalogID, dbName, name strin
 		return tableNotFound(name)
 	}
 	delete(db.Tables, name)
-	return c.save(id)
+	return c.commit(id)
 }
 
 // Table returns one version of a table: versionID "" or "LATEST" means the

@@ -2,6 +2,7 @@ package format
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -74,6 +75,11 @@ func Stage(tables Tables, o StageOptions) StageFunc {
 			}
 		}
 	}
+	// The format of each stream is kept while its table version and
+	// configuration stay the same, so that its buffers are reused from one
+	// object to the next.
+	var mu sync.Mutex
+	cache := map[string]cachedFormat{}
 	return func(ctx context.Context, st *firehose.StreamInfo) (deliver.Format, error) {
 		dc := st.Destination.DataFormatConversionConfiguration
 		if dc == nil || (dc.Enabled != nil && !*dc.Enabled) || dc.SchemaConfiguration == nil {
@@ -98,6 +104,14 @@ func Stage(tables Tables, o StageOptions) StageFunc {
 			}
 			return nil, fmt.Errorf("read table %s.%s: %w", table["databaseName"], table["tableName"], err)
 		}
+		cfg, _ := json.Marshal(dc)
+		key := t.CatalogId + "\x00" + t.DatabaseName + "\x00" + t.Name + "\x00" + t.VersionId + "\x00" + string(cfg)
+		mu.Lock()
+		c, ok := cache[st.Name]
+		mu.Unlock()
+		if ok && c.key == key {
+			return c.p, nil
+		}
 		cols := make([]Column, 0, len(t.Columns()))
 		for _, c := range t.Columns() {
 			cols = append(cols, Column{Name: c.Name, Type: c.Type})
@@ -110,8 +124,17 @@ func Stage(tables Tables, o StageOptions) StageFunc {
 		}
 		p.Table = table
 		p.Counters = o.Counters.Stream(st.Name)
+		mu.Lock()
+		cache[st.Name] = cachedFormat{key: key, p: p}
+		mu.Unlock()
 		return p, nil
 	}
+}
+
+// cachedFormat is a stream's format and what it was built from.
+type cachedFormat struct {
+	key string
+	p   *Parquet
 }
 
 // Config reads the deserializer and ParquetSerDe settings of a stream's
