@@ -102,7 +102,7 @@ func NewParquet(cols []Column, d Deserializer, o ParquetOptions) (*Parquet, erro
 	}
 	p := &Parquet{schema: s, deser: d, opts: o, pages: make([]chan *rawPage, len(s.leaves)), writers: make(chan *pqWriter, 1)}
 	for i := range p.pages {
-		p.pages[i] = make(chan *rawPage, 2)
+		p.pages[i] = make(chan *rawPage, 4)
 	}
 	return p, nil
 }

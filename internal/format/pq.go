@@ -40,6 +40,8 @@ type pqWriter struct {
 		comp      []byte
 		gz        bytes.Buffer
 		gzw       *gzip.Writer
+		hdr       bytes.Buffer
+		enc       *thrift.Encoder
 	}
 }
 
@@ -204,19 +206,30 @@ func (w *pqWriter) appendLevels(dst, levels []byte, max int) []byte {
 
 // spoolPage stores a page with its header.
 func (w *pqWriter) spoolPage(c *chunk, h *format.PageHeader, body []byte) error {
-	hdr, err := thrift.Marshal(&w.proto, h)
+	hdr, err := w.header(h)
 	if err != nil {
-		return fmt.Errorf("encode page header: %w", err)
+		return err
 	}
-	page := append(hdr, body...)
-	seg, err := w.spool.add(page)
+	seg, err := w.spool.add(hdr, body)
 	if err != nil {
 		return err
 	}
 	c.segs = append(c.segs, seg)
 	c.rawSize += int64(len(hdr)) + int64(h.UncompressedPageSize)
-	c.compSize += int64(len(page))
+	c.compSize += seg.n
 	return nil
+}
+
+// header encodes a page header (valid until the next call).
+func (w *pqWriter) header(h *format.PageHeader) ([]byte, error) {
+	w.scratch.hdr.Reset()
+	if w.scratch.enc == nil {
+		w.scratch.enc = thrift.NewEncoder(w.proto.NewWriter(&w.scratch.hdr))
+	}
+	if err := w.scratch.enc.Encode(h); err != nil {
+		return nil, fmt.Errorf("encode page header: %w", err)
+	}
+	return w.scratch.hdr.Bytes(), nil
 }
 
 // writeRowGroup writes every chunk of the row group (dictionary page
@@ -312,9 +325,9 @@ func (w *pqWriter) writeDictPage(d *dictionary) error {
 	}
 	h := format.PageHeader{Type: format.DictionaryPage, UncompressedPageSize: int32(len(raw)), CompressedPageSize: int32(len(body))}
 	h.DictionaryPageHeader.Set(format.DictionaryPageHeader{NumValues: int32(d.len()), Encoding: enc})
-	hdr, err := thrift.Marshal(&w.proto, &h)
+	hdr, err := w.header(&h)
 	if err != nil {
-		return fmt.Errorf("encode page header: %w", err)
+		return err
 	}
 	if err := w.write(hdr); err != nil {
 		return err

@@ -23,9 +23,11 @@ func newDictionary() *dictionary {
 	return d
 }
 
+// reset empties the dictionary for the next column chunk, keeping its
+// memory (chunks of a column have alike dictionaries).
 func (d *dictionary) reset() {
 	d.data, d.ends = d.data[:0], d.ends[:0]
-	if len(d.slots) != 1024 {
+	if d.slots == nil {
 		d.slots = make([]int32, 1024)
 	} else {
 		clear(d.slots)

@@ -24,10 +24,11 @@ type segment struct {
 	mem    []byte
 }
 
-// add stores a page (copied) and returns where it is.
-func (s *spool) add(p []byte) (segment, error) {
+// add stores a page, header and body (copied), and returns where it is.
+func (s *spool) add(hdr, body []byte) (segment, error) {
 	if s.dir == "" {
-		b := append([]byte(nil), p...)
+		b := make([]byte, 0, len(hdr)+len(body))
+		b = append(append(b, hdr...), body...)
 		return segment{n: int64(len(b)), mem: b}, nil
 	}
 	if s.f == nil {
@@ -40,11 +41,13 @@ func (s *spool) add(p []byte) (segment, error) {
 		_ = os.Remove(f.Name())
 		s.f = f
 	}
-	if _, err := s.f.WriteAt(p, s.size); err != nil {
-		return segment{}, fmt.Errorf("page spool: %w", err)
+	seg := segment{off: s.size, n: int64(len(hdr) + len(body))}
+	for _, p := range [][]byte{hdr, body} {
+		if _, err := s.f.WriteAt(p, s.size); err != nil {
+			return segment{}, fmt.Errorf("page spool: %w", err)
+		}
+		s.size += int64(len(p))
 	}
-	seg := segment{off: s.size, n: int64(len(p))}
-	s.size += int64(len(p))
 	return seg, nil
 }
 
