@@ -217,7 +217,14 @@ func (c *converter) scalarText(n *node, rep int, text []byte, quoted bool) error
 		if k == Float {
 			bits = 32
 		}
-		f, err := strconv.ParseFloat(string(trimSpace(text)), bits)
+		f, ok := 0.0, false
+		if k == Double {
+			f, ok = fastFloat(text)
+		}
+		var err error
+		if !ok {
+			f, err = strconv.ParseFloat(string(trimSpace(text)), bits)
+		}
 		if err != nil && !(quoted && isSpecialFloat(text)) {
 			return malformed(n, "the value "+strconv.Quote(string(text)))
 		}
@@ -444,8 +451,58 @@ func parseYMD(b []byte) (y, m, d int, rest []byte, ok bool) {
 	return y, m, d, b[n:], true
 }
 
+// daysIn is the number of days of month m of year y (proleptic Gregorian).
 func daysIn(y, m int) int {
-	return time.Date(y, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	if m == 2 {
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	}
+	return monthDays[m]
+}
+
+var monthDays = [13]int{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
+
+// float10 are the powers of ten a float64 holds exactly.
+var float10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// fastFloat parses the common decimal numbers (up to 15 significant digits,
+// no exponent) exactly: the mantissa and the power of ten are both exact
+// float64s, so one division rounds correctly. ok is false for anything
+// else, which strconv.ParseFloat handles.
+func fastFloat(b []byte) (float64, bool) {
+	neg := false
+	if len(b) > 0 && b[0] == '-' {
+		neg, b = true, b[1:]
+	}
+	var m uint64
+	digits, frac, dot := 0, 0, false
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			m = m*10 + uint64(c-'0')
+			if m != 0 {
+				digits++
+			}
+			if dot {
+				frac++
+			}
+		case c == '.' && !dot:
+			dot = true
+		default:
+			return 0, false
+		}
+	}
+	if len(b) == 0 || digits > 15 || frac >= len(float10) || (dot && frac == 0) {
+		return 0, false
+	}
+	f := float64(m) / float10[frac]
+	if neg {
+		f = -f
+	}
+	return f, true
 }
 
 // digitsN reads between min and max decimal digits and returns their value

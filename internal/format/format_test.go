@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"math"
+	"math/rand/v2"
+	"strconv"
 	"testing"
 	"time"
 
@@ -178,6 +181,26 @@ func TestCivilMicros(t *testing.T) {
 		}
 		if got := specialIn(binary.LittleEndian.Uint64(b)); got != want {
 			t.Errorf("specialIn(%q) = %v", b, got)
+		}
+	}
+}
+
+func TestFastFloat(t *testing.T) {
+	for _, s := range []string{"0", "1", "-1", "123.45", "0.1", "0.3", "-0.000001", "999999999999999", "123456.789012345",
+		"1.7976931348623157", "3.14159265358979", "0.0000000000000000000001", "42.", "-", "", "1e5", "1.2.3", "0.000"} {
+		f, ok := fastFloat([]byte(s))
+		want, err := strconv.ParseFloat(s, 64)
+		if ok && (err != nil || f != want || math.Signbit(f) != math.Signbit(want)) {
+			t.Errorf("fastFloat(%q) = %v, strconv says %v (%v)", s, f, want, err)
+		}
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 100000 {
+		s := strconv.FormatFloat(r.NormFloat64()*math.Pow(10, float64(r.IntN(12)-4)), 'f', r.IntN(10), 64)
+		f, ok := fastFloat([]byte(s))
+		want, _ := strconv.ParseFloat(s, 64)
+		if ok && f != want {
+			t.Fatalf("fastFloat(%q) = %v, want %v", s, f, want)
 		}
 	}
 }
