@@ -238,3 +238,54 @@ func duckRows(t *testing.T, db *sql.DB, q string, args ...any) [][]string {
 	}
 	return out
 }
+
+// TestParquetEnabledByUpdate turns conversion on for an existing stream
+// with UpdateDestination: the next objects are Parquet.
+func TestParquetEnabledByUpdate(t *testing.T) {
+	aws := requireTool(t, "aws")
+	s := startServer(t)
+	ctx := context.Background()
+	run := func(args ...string) string {
+		t.Helper()
+		out, errOut, code := s.cli(ctx, aws, args...)
+		if code != 0 {
+			t.Fatalf("aws %s: %d %s %s", strings.Join(args[:2], " "), code, out, errOut)
+		}
+		return out
+	}
+	run("glue", "create-table", "--database-name", "default", "--table-input", fmt.Sprintf(parquetTable, "t"))
+	run("firehose", "create-delivery-stream", "--delivery-stream-name", "up", "--extended-s3-destination-configuration",
+		`{"RoleARN":"arn:aws:iam::000000000000:role/r","BucketARN":"arn:aws:s3:::lake","Prefix":"up/","BufferingHints":{"SizeInMBs":64,"IntervalInSeconds":0}}`)
+	var d struct {
+		DeliveryStreamDescription struct {
+			VersionId    string
+			Destinations []struct {
+				DestinationId                    string
+				ExtendedS3DestinationDescription struct {
+					DataFormatConversionConfiguration *struct{ Enabled bool }
+				}
+			}
+		}
+	}
+	_ = json.Unmarshal([]byte(run("firehose", "describe-delivery-stream", "--delivery-stream-name", "up")), &d)
+	dest := fmt.Sprintf(parquetDest, "t")
+	var upd map[string]any
+	_ = json.Unmarshal([]byte(dest), &upd)
+	b, _ := json.Marshal(map[string]any{"DataFormatConversionConfiguration": upd["DataFormatConversionConfiguration"]})
+	run("firehose", "update-destination", "--delivery-stream-name", "up", "--current-delivery-stream-version-id",
+		d.DeliveryStreamDescription.VersionId, "--destination-id", d.DeliveryStreamDescription.Destinations[0].DestinationId,
+		"--extended-s3-destination-update", string(b))
+	_ = json.Unmarshal([]byte(run("firehose", "describe-delivery-stream", "--delivery-stream-name", "up")), &d)
+	if c := d.DeliveryStreamDescription.Destinations[0].ExtendedS3DestinationDescription.DataFormatConversionConfiguration; c == nil || !c.Enabled {
+		t.Fatalf("conversion not shown as enabled: %+v", d)
+	}
+	run("firehose", "put-record", "--delivery-stream-name", "up", "--record", `{"Data":"{\"id\":7}"}`)
+	waitFor(t, 20*time.Second, "a Parquet object", func() bool {
+		for k := range s.bucketFiles("lake") {
+			if strings.HasPrefix(k, "up/") && strings.HasSuffix(k, ".parquet") && strings.Contains(k, "/up-2-") {
+				return true
+			}
+		}
+		return false
+	})
+}
