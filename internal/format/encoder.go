@@ -34,6 +34,7 @@ type encoder struct {
 	rgRows  int64 // rows of the row group being built
 	rgBytes int64 // raw bytes of its pages handed over so far
 	since   int   // records since the last size check
+	started bool
 	closed  bool
 }
 
@@ -49,8 +50,17 @@ func newEncoder(p *Parquet, conv *converter, w *pqWriter) *encoder {
 	for i := range conv.pages {
 		conv.pages[i] = p.page(i)
 	}
-	go e.writeLoop()
 	return e
+}
+
+// start starts the writer goroutine, on the first page handed over: an
+// encoder whose records all failed, which the delivery loop abandons
+// without Close, leaves no goroutine behind.
+func (e *encoder) start() {
+	if !e.started {
+		e.started = true
+		go e.writeLoop()
+	}
 }
 
 func (e *encoder) failed() error {
@@ -126,6 +136,7 @@ func (e *encoder) handOver(i int) {
 		return
 	}
 	e.rgBytes += int64(p.size())
+	e.start()
 	e.work <- message{col: i, page: p}
 	e.conv.pages[i] = e.p.page(i)
 }
@@ -138,6 +149,7 @@ func (e *encoder) endRowGroup() {
 	for i := range e.conv.pages {
 		e.handOver(i)
 	}
+	e.start()
 	e.work <- message{rows: e.rgRows}
 	e.rgRows, e.rgBytes = 0, 0
 }
@@ -168,15 +180,18 @@ func (e *encoder) handle(m message) (err error) {
 }
 
 // Close writes the last rows and the footer, and stops the writer
-// goroutine. It must be called, also after an error.
+// goroutine. It must be called once rows were converted, also after an
+// error.
 func (e *encoder) Close() (err error) {
 	if e.closed {
 		return e.failed()
 	}
 	e.closed = true
 	e.endRowGroup()
-	close(e.work)
-	<-e.done
+	if e.started {
+		close(e.work)
+		<-e.done
+	}
 	for i, p := range e.conv.pages {
 		e.p.recycle(i, p)
 	}

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"io"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -202,5 +204,26 @@ func TestFastFloat(t *testing.T) {
 		if ok && f != want {
 			t.Fatalf("fastFloat(%q) = %v, want %v", s, f, want)
 		}
+	}
+}
+
+// An encoder whose records all failed is abandoned without Close by the
+// delivery loop (no object is written): it must not leave a goroutine.
+func TestAbandonedEncoderLeavesNoGoroutine(t *testing.T) {
+	p, err := NewParquet(allTypes, Deserializer{CaseInsensitive: true}, ParquetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := runtime.NumGoroutine()
+	for range 50 {
+		enc, _ := p.NewEncoder(io.Discard)
+		for range 100 {
+			if enc.Encode(deliver.Rec{Data: []byte("not json")}) == nil {
+				t.Fatal("converted")
+			}
+		}
+	}
+	if after := runtime.NumGoroutine(); after > before {
+		t.Fatalf("%d goroutines before, %d after", before, after)
 	}
 }
