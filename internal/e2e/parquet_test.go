@@ -59,7 +59,9 @@ func TestParquetDelivery(t *testing.T) {
 		return out
 	}
 	run("glue", "create-table", "--database-name", "default", "--table-input", fmt.Sprintf(parquetTable, "streaming_etl_data"))
-	var got struct{ Table struct{ Name, VersionId, DatabaseName string } }
+	var got struct {
+		Table struct{ Name, VersionId, DatabaseName string }
+	}
 	if err := json.Unmarshal([]byte(run("glue", "get-table", "--database-name", "default", "--name", "streaming_etl_data")), &got); err != nil {
 		t.Fatal(err)
 	}
