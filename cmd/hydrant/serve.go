@@ -195,6 +195,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	srv.AddJSONService(conv.glue.JSONService())
 	srv.Handle("GET /_hydrant/streams", streamsHandler(reg))
 	srv.Handle("GET /_hydrant/streams/{name}", streamsHandler(reg))
+	if err := conv.register(mx.Registry()); err != nil {
+		return err
+	}
 	srv.Handle("GET /_hydrant/metrics", mx.Handler())
 	funcs.register(srv)
 
