@@ -170,6 +170,17 @@ func TestParquetDelivery(t *testing.T) {
 	if strings.Join(codes, "\n") != strings.Join(wantCodes, "\n") {
 		t.Errorf("error records:\n%s\nwant\n%s", strings.Join(codes, "\n"), strings.Join(wantCodes, "\n"))
 	}
+	// SucceedConversion and FailedConversion count records (the second
+	// record holds two objects, one record).
+	if m := s.metric("firehose_failed_conversion_records_total", "etl"); m != 3 {
+		t.Errorf("FailedConversion.Records %v, want 3", m)
+	}
+	if m := s.metric("firehose_succeed_conversion_records_total", "etl"); m != 2 {
+		t.Errorf("SucceedConversion.Records %v, want 2", m)
+	}
+	if m := s.metric("firehose_failed_conversion_bytes_total", "etl"); m != float64(len(recs[2])+len(recs[3])+len(recs[4])) {
+		t.Errorf("FailedConversion.Bytes %v", m)
+	}
 }
 
 // TestParquetMissingTable: a stream whose table does not exist yet keeps
@@ -190,7 +201,7 @@ func TestParquetMissingTable(t *testing.T) {
 		"--extended-s3-destination-configuration", fmt.Sprintf(parquetDest, "later"))
 	run("firehose", "put-record", "--delivery-stream-name", "late", "--record", `{"Data":"{\"id\":42}"}`)
 	waitFor(t, 20*time.Second, "a logged retry", func() bool {
-		return strings.Contains(s.logs.String(), "DataFormatConversion.EntityNotFound")
+		return strings.Contains(s.logs.String(), "error_code=DataFormatConversion.EntityNotFound")
 	})
 	if files := s.bucketFiles("lake"); len(files) != 0 {
 		t.Fatalf("delivered without a table: %v", files)

@@ -38,6 +38,12 @@ type TableError struct {
 func (e *TableError) Error() string { return e.Code + ": " + e.Err.Error() }
 func (e *TableError) Unwrap() error { return e.Err }
 
+// FirehoseErrorCode makes the code appear in delivery logs and retry
+// metrics (deliver.CodedError).
+func (e *TableError) FirehoseErrorCode() string { return e.Code }
+
+var _ deliver.CodedError = (*TableError)(nil)
+
 // Tables is where conversion reads table schemas: the catalog.
 type Tables interface {
 	// Table returns a version of a table ("" or LATEST for the newest); an
