@@ -132,7 +132,7 @@ func (w *pqWriter) encodePage(col int, p *rawPage) error {
 	c.values += int64(p.n)
 	enc := format.Plain
 	val := w.scratch.val[:0]
-	if c.dict != nil && !c.fallback {
+	if c.dict != nil && !c.fallback && len(p.ends) > 0 {
 		enc = w.dictEncoding()
 		c.dictUsed = true
 		val = appendDictIndices(val, c.dict, p, &c.stats, &w.scratch.idx)

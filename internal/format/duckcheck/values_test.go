@@ -250,3 +250,36 @@ func TestDuckDBReadsEveryOption(t *testing.T) {
 		}
 	}
 }
+
+// TestDuckDBReadsAllNulls: columns with no value at all in a file (every
+// record lacks them) read as nulls with their types.
+func TestDuckDBReadsAllNulls(t *testing.T) {
+	for _, o := range []format.ParquetOptions{{Dictionary: true}, {WriterVersion: "V2", Dictionary: true}} {
+		p, err := format.NewParquet(columns, format.Deserializer{CaseInsensitive: true}, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		enc, _ := p.NewEncoder(&buf)
+		for range 3 {
+			if err := enc.Encode(deliver.Rec{Data: []byte(`{"unknown":1}`)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := enc.Close(); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "null.parquet")
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got := queryStrings(t, openDuck(t), "SELECT count(*)::VARCHAR, count(COLUMNS(*))::VARCHAR FROM read_parquet(?)", path)
+		want := []string{"3"}
+		for range columns {
+			want = append(want, "0")
+		}
+		if fmt.Sprint(got) != fmt.Sprint([][]string{want}) {
+			t.Fatalf("options %+v: %v", o, got)
+		}
+	}
+}
