@@ -102,3 +102,54 @@ func BenchmarkConvertOnly(b *testing.B) {
 	b.ReportMetric(float64(len(recs)*b.N)/b.Elapsed().Seconds(), "rows/s")
 	b.ReportMetric(float64(cpuTime()-cpu)/float64(len(recs)*b.N), "cpu-ns/row")
 }
+
+var orderCols = []Column{
+	{"order_id", "string"},
+	{"customer", "struct<id:string,tier:string,geo:struct<country:string,lat:double,lon:double>>"},
+	{"items", "array<struct<sku:string,qty:int,price:double>>"},
+	{"attrs", "map<string,string>"}, {"total", "double"}, {"placed_at", "timestamp"},
+}
+
+// appendOrder appends the i-th order: nested structs, an array of structs
+// and a map.
+func appendOrder(b []byte, i int) []byte {
+	r := rand.New(rand.NewPCG(uint64(i), 3))
+	tiers := []string{"free", "silver", "gold"}
+	at := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Millisecond * 37)
+	return fmt.Appendf(b, `{"order_id":"o-%08d","customer":{"id":"c-%06d","tier":"%s","geo":{"country":"DE","lat":%.4f,"lon":%.4f}},`+
+		`"items":[{"sku":"s-%04d","qty":%d,"price":%.2f},{"sku":"s-%04d","qty":%d,"price":%.2f}],`+
+		`"attrs":{"channel":"web","campaign":"c%d"},"total":%.2f,"placed_at":"%s"}`,
+		i, r.IntN(100_000), tiers[r.IntN(3)], 47+r.Float64()*8, 6+r.Float64()*9,
+		r.IntN(5000), 1+r.IntN(5), r.Float64()*100, r.IntN(5000), 1+r.IntN(5), r.Float64()*100,
+		r.IntN(50), r.Float64()*1000, at.Format("2006-01-02T15:04:05.000Z"))
+}
+
+// BenchmarkEncodeNested converts nested orders into a Parquet file.
+func BenchmarkEncodeNested(b *testing.B) {
+	recs := make([][]byte, 100_000)
+	for i := range recs {
+		recs[i] = appendOrder(nil, i)
+	}
+	p, err := NewParquet(orderCols, Deserializer{CaseInsensitive: true}, ParquetOptions{Dictionary: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	cpu := cpuTime()
+	for b.Loop() {
+		enc, err := p.NewEncoder(io.Discard)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range recs {
+			if err := enc.Encode(deliver.Rec{Data: r}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := enc.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(recs)*b.N)/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(float64(cpuTime()-cpu)/float64(len(recs)*b.N), "cpu-ns/row")
+}

@@ -454,7 +454,7 @@ func (c *converter) mapValue(n *node, rep int) error {
 			return syntaxErr(&c.sc, "after object key")
 		}
 		c.sc.i++
-		if err := c.mapKey(n.key, r, string(c.keyBytes(raw, esc, false))); err != nil {
+		if err := c.scalarText(n.key, r, c.keyBytes(raw, esc, false), true); err != nil {
 			return err
 		}
 		if err := c.value(n.value, r); err != nil {
@@ -472,12 +472,3 @@ func (c *converter) mapValue(n *node, rep int) error {
 	}
 }
 
-// mapKey converts a JSON object key to the map's key type: keys are
-// strings in JSON, so numbers and booleans are read from their text.
-func (c *converter) mapKey(n *node, rep int, key string) error {
-	save := c.sc
-	c.sc = scanner{b: []byte(key)}
-	err := c.scalarText(n, rep, []byte(key), true)
-	c.sc = save
-	return err
-}
