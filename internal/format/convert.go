@@ -471,4 +471,3 @@ func (c *converter) mapValue(n *node, rep int) error {
 		}
 	}
 }
-
