@@ -22,12 +22,14 @@ var conversionDescs = []*prometheus.Desc{
 // conversionCollector reads the format counters at scrape time.
 type conversionCollector struct{ m *format.Metrics }
 
+// Describe implements prometheus.Collector.
 func (c conversionCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range conversionDescs {
 		ch <- d
 	}
 }
 
+// Collect implements prometheus.Collector: the counters at scrape time.
 func (c conversionCollector) Collect(ch chan<- prometheus.Metric) {
 	c.m.Each(func(stream string, n *format.Counters) {
 		for i, v := range []int64{n.SucceedRecords.Load(), n.SucceedBytes.Load(), n.FailedRecords.Load(), n.FailedBytes.Load()} {

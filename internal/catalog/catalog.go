@@ -42,6 +42,7 @@ type Error struct {
 	Message string
 }
 
+// Error is Glue's message.
 func (e *Error) Error() string { return e.Message }
 
 // Unwrap makes errors.Is(err, ErrNotFound) and friends hold.

@@ -42,6 +42,7 @@ var kindNames = [...]string{
 	Array: "array", Map: "map", Struct: "struct",
 }
 
+// String is the kind's Hive name.
 func (k Kind) String() string { return kindNames[k] }
 
 // Type is a parsed Hive type.

@@ -35,7 +35,10 @@ type TableError struct {
 	Err  error
 }
 
+// Error says the code and the cause.
 func (e *TableError) Error() string { return e.Code + ": " + e.Err.Error() }
+
+// Unwrap returns the cause (a catalog error, say).
 func (e *TableError) Unwrap() error { return e.Err }
 
 // FirehoseErrorCode makes the code appear in delivery logs and retry
