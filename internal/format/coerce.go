@@ -12,7 +12,7 @@ import (
 func (c *converter) present(n *node, rep int) *rawPage {
 	p := c.pages[n.leaf]
 	p.defs = append(p.defs, byte(n.def))
-	if c.s.leaves[n.leaf].maxRep > 0 {
+	if n.repeated {
 		p.reps = append(p.reps, byte(rep))
 	}
 	p.n++

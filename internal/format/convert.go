@@ -56,7 +56,8 @@ type converter struct {
 	// Per struct (by node id): members seen in the current object, the
 	// lookup of normalized keys, the member found at each key position of
 	// the last object, and the members' names as normalized JSON keys.
-	seen   [][]bool
+	seen   [][]uint64
+	gen    uint64 // objects read: seen[id][i] == gen when member i was seen (never wraps)
 	lookup []map[string]int
 	order  [][]int
 	keys   [][]string
@@ -68,7 +69,7 @@ func newConverter(s *Schema, d Deserializer) (*converter, error) {
 		return nil, err
 	}
 	c := &converter{s: s, d: d, ts: ts, pages: make([]*rawPage, len(s.leaves)), marks: make([]pageMark, len(s.leaves)),
-		seen: make([][]bool, s.structs), lookup: make([]map[string]int, s.structs), order: make([][]int, s.structs),
+		seen: make([][]uint64, s.structs), lookup: make([]map[string]int, s.structs), order: make([][]int, s.structs),
 		keys: make([][]string, s.structs)}
 	for i := range c.pages {
 		c.pages[i] = &rawPage{}
@@ -108,7 +109,7 @@ func (c *converter) prepare(n *node) {
 			}
 		}
 		c.keys[n.id] = keys
-		c.seen[n.id] = make([]bool, len(n.fields))
+		c.seen[n.id] = make([]uint64, len(n.fields))
 		for _, f := range n.fields {
 			c.prepare(f)
 		}
@@ -246,10 +247,9 @@ func (c *converter) null(n *node, rep, def int) {
 
 func (c *converter) object(n *node, rep int) error {
 	c.sc.i++ // '{'
-	seen := c.seen[n.id]
-	for i := range seen {
-		seen[i] = false
-	}
+	// A new generation marks every member unseen without clearing.
+	c.gen++
+	gen, seen := c.gen, c.seen[n.id]
 	lookup := c.lookup[n.id]
 	pos := 0
 	if c.sc.next() == '}' {
@@ -275,13 +275,13 @@ func (c *converter) object(n *node, rep int) error {
 				if err := c.sc.skip(0); err != nil {
 					return err
 				}
-			case seen[idx]:
+			case seen[idx] == gen:
 				if err := c.sc.skip(0); err != nil {
 					return err
 				}
 				return &malformedError{"duplicate key " + n.names[idx]}
 			default:
-				seen[idx] = true
+				seen[idx] = gen
 				if err := c.value(n.fields[idx], rep); err != nil {
 					return err
 				}
@@ -300,7 +300,7 @@ func (c *converter) object(n *node, rep int) error {
 	}
 	// Missing members are nulls.
 	for i, f := range n.fields {
-		if !seen[i] {
+		if seen[i] != gen {
 			c.null(f, rep, f.def-1)
 		}
 	}

@@ -49,6 +49,9 @@ type node struct {
 	// leaf is the column index of a primitive node; id numbers the
 	// structs, for the converter's per-struct state.
 	leaf, id int
+	// repeated says the node is inside an array or map: its values carry
+	// repetition levels.
+	repeated bool
 	// fields are a struct's members, with lookup by normalized JSON key.
 	fields []*node
 	names  []string
@@ -90,7 +93,7 @@ func NewSchema(cols []Column) (*Schema, error) {
 // compile builds the node for t at the given levels, registering leaves in
 // depth-first order (the Parquet column order).
 func (s *Schema) compile(t *Type, path []string, def, rep int) *node {
-	n := &node{typ: t, def: def}
+	n := &node{typ: t, def: def, repeated: rep > 0}
 	switch t.Kind {
 	case Struct:
 		n.id = s.structs
