@@ -26,7 +26,7 @@ func TestParseType(t *testing.T) {
 		"varchar(10)":                        "varchar(10)",
 		"array<struct<a:int,B:string>>":      "array<struct<a:int,B:string>>",
 		"map<string,array<map<int,double>>>": "map<string,array<map<int,double>>>",
-		"struct<`x y`:bigint>":               "struct<x y:bigint>",
+		"struct<`x y`:bigint>":               "struct<`x y`:bigint>",
 		"double precision":                   "double",
 	} {
 		got, err := ParseType(in)

@@ -97,3 +97,26 @@ func countObjects(rec []byte) int {
 	}
 	return n
 }
+
+// FuzzParseType: Hive type strings come from any Glue client; parsing
+// never panics, and what parses prints back to a string that parses to
+// the same type.
+func FuzzParseType(f *testing.F) {
+	for _, s := range []string{"int", "array<struct<a:int,b:map<string,decimal(10,2)>>>", "struct<`x y`:char(3)>",
+		"map<int,array<array<varchar(5)>>>", "decimal", "double precision", "uniontype<int>"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		typ, err := ParseType(s)
+		if err != nil {
+			return
+		}
+		again, err := ParseType(typ.String())
+		if err != nil {
+			t.Fatalf("%q printed as %q, which does not parse: %v", s, typ, err)
+		}
+		if err == nil && again.String() != typ.String() {
+			t.Fatalf("%q: %q then %q", s, typ, again)
+		}
+	})
+}

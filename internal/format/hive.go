@@ -81,7 +81,11 @@ func (t *Type) String() string {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			b.WriteString(f.Name + ":" + f.Type.String())
+			name := f.Name
+			if !isIdent(name) {
+				name = "`" + name + "`"
+			}
+			b.WriteString(name + ":" + f.Type.String())
 		}
 		b.WriteByte('>')
 		return b.String()
@@ -327,3 +331,16 @@ func (p *typeParser) fieldName() string {
 }
 
 func (t *Type) primitive() bool { return t.Kind < Array }
+
+// isIdent says a struct field name can be written without backquotes.
+func isIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if c != '_' && !(c >= '0' && c <= '9') && !(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
