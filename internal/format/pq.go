@@ -242,10 +242,13 @@ func (w *pqWriter) writeRowGroup(rows int64) error {
 		start := w.offset
 		md := format.ColumnMetaData{Type: c.leaf.ptype, PathInSchema: c.leaf.path, Codec: w.codec, NumValues: c.values}
 		encs := []format.Encoding{format.RLE}
+		dictRaw := int64(0)
 		if c.dictUsed {
-			if err := w.writeDictPage(c.dict); err != nil {
+			n, err := w.writeDictPage(c.dict)
+			if err != nil {
 				return err
 			}
+			dictRaw = n
 			md.DictionaryPageOffset = start
 			encs = append(encs, w.dictEncoding(), format.Plain)
 		}
@@ -263,7 +266,7 @@ func (w *pqWriter) writeRowGroup(rows int64) error {
 			w.offset += g.n
 		}
 		md.Encoding = encs
-		md.TotalUncompressedSize = c.rawSize + (md.DataPageOffset - start) // dictionary page counted once
+		md.TotalUncompressedSize = c.rawSize + dictRaw
 		md.TotalCompressedSize = w.offset - start
 		md.Statistics = c.stats.thrift(c.leaf)
 		rg.Columns = append(rg.Columns, format.ColumnChunk{FileOffset: start, MetaData: md})
@@ -312,12 +315,14 @@ func (w *pqWriter) close() error {
 	return nil
 }
 
-func (w *pqWriter) writeDictPage(d *dictionary) error {
+// writeDictPage writes a chunk's dictionary page and returns its
+// uncompressed size, header included.
+func (w *pqWriter) writeDictPage(d *dictionary) (int64, error) {
 	raw := appendDictPage(w.scratch.page[:0], d)
 	w.scratch.page = raw
 	body, err := w.compress(raw)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	enc := format.PlainDictionary
 	if w.opts.WriterVersion == "V2" {
@@ -327,10 +332,10 @@ func (w *pqWriter) writeDictPage(d *dictionary) error {
 	h.DictionaryPageHeader.Set(format.DictionaryPageHeader{NumValues: int32(d.len()), Encoding: enc})
 	hdr, err := w.header(&h)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if err := w.write(hdr); err != nil {
-		return err
+		return 0, err
 	}
-	return w.write(body)
+	return int64(len(hdr) + len(raw)), w.write(body)
 }
