@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -225,5 +226,71 @@ func TestAbandonedEncoderLeavesNoGoroutine(t *testing.T) {
 	}
 	if after := runtime.NumGoroutine(); after > before {
 		t.Fatalf("%d goroutines before, %d after", before, after)
+	}
+}
+
+// readColumn reads back one top-level primitive column of every row, as
+// strings ("null" for nulls), with parquet-go's reader.
+func readColumn(t *testing.T, b []byte, col int) []string {
+	t.Helper()
+	f, err := parquet.OpenFile(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := make([]parquet.Row, f.NumRows())
+	n, err := parquet.NewReader(f).ReadRows(rows)
+	if n != len(rows) {
+		t.Fatalf("read %d rows: %v", n, err)
+	}
+	var out []string
+	for _, r := range rows {
+		v := r[col]
+		switch {
+		case v.IsNull():
+			out = append(out, "null")
+		case v.Kind() == parquet.ByteArray:
+			out = append(out, string(v.ByteArray()))
+		default:
+			out = append(out, v.String())
+		}
+	}
+	return out
+}
+
+func TestDeserializerOptions(t *testing.T) {
+	cols := []Column{{"user_id", "string"}, {"ts", "timestamp"}, {"a_b", "int"}}
+	cases := []struct {
+		name string
+		d    Deserializer
+		recs []string
+		col  int
+		want string
+	}{
+		{"case-insensitive by default", Deserializer{CaseInsensitive: true}, []string{`{"User_ID":"u"}`}, 0, "u"},
+		{"case-sensitive", Deserializer{}, []string{`{"User_ID":"u"}`, `{"user_id":"v"}`}, 0, "null v"},
+		{"dots", Deserializer{CaseInsensitive: true, ConvertDots: true}, []string{`{"a.b":5}`}, 2, "5"},
+		{"dots off", Deserializer{CaseInsensitive: true}, []string{`{"a.b":5}`}, 2, "null"},
+		{"column mapping", Deserializer{CaseInsensitive: true, ColumnToJSONKey: map[string]string{"ts": "timestamp"}},
+			[]string{`{"timestamp":"1970-01-01T00:00:01Z"}`, `{"ts":2}`}, 1, "1000000 2000000"},
+		{"hive millis", Deserializer{Hive: true, TimestampFormats: []string{"millis"}}, []string{`{"ts":1500}`}, 1, "1500000"},
+		{"hive joda", Deserializer{Hive: true, TimestampFormats: []string{"dd/MMM/yyyy:HH:mm:ss Z"}},
+			[]string{`{"ts":"02/Jan/1970:00:00:01 +0100"}`}, 1, "82801000000"},
+		{"hive default format", Deserializer{Hive: true, TimestampFormats: []string{"yyyy"}},
+			[]string{`{"ts":"1970-01-01 00:00:03.5"}`}, 1, "3500000"},
+		{"hive case-insensitive fields", Deserializer{Hive: true}, []string{`{"USER_ID":"x"}`}, 0, "x"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b, errs := encode(t, cols, tc.d, tc.recs...)
+			for _, err := range errs {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := readColumn(t, b, tc.col)
+			if strings.Join(got, " ") != tc.want {
+				t.Fatalf("got %v, want %s", got, tc.want)
+			}
+		})
 	}
 }
