@@ -87,6 +87,10 @@ func readShape(dec *json.Decoder, depth int) (*shape, error) {
 	}
 	tok, err := dec.Token()
 	if err != nil {
+		if depth > 0 && errors.Is(err, io.EOF) {
+			// Inside a value, the end of input is a truncated record.
+			err = io.ErrUnexpectedEOF
+		}
 		return nil, err
 	}
 	switch t := tok.(type) {
@@ -97,7 +101,7 @@ func readShape(dec *json.Decoder, depth int) (*shape, error) {
 			for dec.More() {
 				kt, err := dec.Token()
 				if err != nil {
-					return nil, err
+					return nil, unexpectedEOF(err)
 				}
 				v, err := readShape(dec, depth+1)
 				if err != nil {
@@ -106,7 +110,7 @@ func readShape(dec *json.Decoder, depth int) (*shape, error) {
 				s.add(strings.ToLower(kt.(string)), v)
 			}
 			_, err := dec.Token()
-			return s, err
+			return s, unexpectedEOF(err)
 		case '[':
 			s := &shape{kind: kArray, elem: &shape{kind: kNull}}
 			for dec.More() {
@@ -117,7 +121,7 @@ func readShape(dec *json.Decoder, depth int) (*shape, error) {
 				s.elem = merge(s.elem, v)
 			}
 			_, err := dec.Token()
-			return s, err
+			return s, unexpectedEOF(err)
 		}
 		return nil, fmt.Errorf("unexpected %v", t)
 	case nil:
@@ -142,6 +146,14 @@ func readShape(dec *json.Decoder, depth int) (*shape, error) {
 		return &shape{kind: kString}, nil
 	}
 	return nil, fmt.Errorf("unexpected token %v", tok)
+}
+
+// unexpectedEOF reports the end of input inside a value as truncation.
+func unexpectedEOF(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 // The string forms Firehose's deserializers read as dates and timestamps.
