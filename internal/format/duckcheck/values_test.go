@@ -283,3 +283,76 @@ func TestDuckDBReadsAllNulls(t *testing.T) {
 		}
 	}
 }
+
+// TestDuckDBReadsWideAndLarge: a 300-column table (pages handed over
+// before they fill, to bound memory), values of nearly a megabyte, and
+// several row groups.
+func TestDuckDBReadsWideAndLarge(t *testing.T) {
+	var cols []format.Column
+	for i := range 300 {
+		typ := []string{"string", "bigint", "double", "array<string>"}[i%4]
+		cols = append(cols, format.Column{Name: fmt.Sprintf("c%03d", i), Type: typ})
+	}
+	p, err := format.NewParquet(cols, format.Deserializer{CaseInsensitive: true},
+		format.ParquetOptions{Dictionary: true, PageSize: 64 << 10, BlockSize: 4 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	enc, _ := p.NewEncoder(&buf)
+	big := strings.Repeat("x", 900<<10)
+	const n = 400
+	for r := range n {
+		var b strings.Builder
+		b.WriteString("{")
+		for i := range 300 {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			switch i % 4 {
+			case 0:
+				v := fmt.Sprintf("v%d-%d", r, i)
+				if i == 0 && r%100 == 7 {
+					v = big
+				}
+				fmt.Fprintf(&b, `"c%03d":%q`, i, v)
+			case 1:
+				fmt.Fprintf(&b, `"c%03d":%d`, i, r*1000+i)
+			case 2:
+				fmt.Fprintf(&b, `"c%03d":%d.5`, i, r)
+			case 3:
+				fmt.Fprintf(&b, `"c%03d":["a%d","b"]`, i, r)
+			}
+		}
+		b.WriteString("}")
+		if err := enc.Encode(deliver.Rec{Data: []byte(b.String())}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := enc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "wide.parquet")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db := openDuck(t)
+	got := queryStrings(t, db, `SELECT count(*)::VARCHAR, sum(c001)::VARCHAR, sum(length(c000))::VARCHAR,
+		max(c299[1]), sum(c298)::VARCHAR FROM read_parquet(?)`, path)
+	wantLen := 0
+	for r := range n {
+		if r%100 == 7 {
+			wantLen += 900 << 10
+		} else {
+			wantLen += len(fmt.Sprintf("v%d-0", r))
+		}
+	}
+	want := []string{fmt.Sprint(n), fmt.Sprint(n*(n-1)/2*1000 + n), fmt.Sprint(wantLen), "a99", fmt.Sprintf("%.1f", float64(n*(n-1)/2)+0.5*n)}
+	if fmt.Sprint(got) != fmt.Sprint([][]string{want}) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	groups := queryStrings(t, db, "SELECT count(DISTINCT row_group_id)::VARCHAR FROM parquet_metadata(?)", path)
+	if groups[0][0] == "1" {
+		t.Error("one row group")
+	}
+}
