@@ -154,12 +154,16 @@ func (s *Service) deleteDatabase(ctx context.Context, body []byte) (any, error) 
 
 func (s *Service) createTable(ctx context.Context, body []byte) (any, error) {
 	var in struct {
-		CatalogId    string
-		DatabaseName string
-		TableInput   *TableInput
+		CatalogId            string
+		DatabaseName         string
+		TableInput           *TableInput
+		OpenTableFormatInput json.RawMessage
 	}
 	if err := s.decode("CreateTable", body, &in); err != nil {
 		return nil, err
+	}
+	if in.OpenTableFormatInput != nil {
+		return nil, invalidInput("OpenTableFormatInput (Iceberg tables) is not supported by hydrant; give a TableInput.")
 	}
 	if in.TableInput == nil {
 		return nil, invalidInput("TableInput is required.")

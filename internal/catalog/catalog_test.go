@@ -77,6 +77,8 @@ func TestGlueAPI(t *testing.T) {
 	}
 
 	fail("CreateTable", `{"DatabaseName":"nope","TableInput":`+tableInput+`}`, "EntityNotFoundException", "Database nope not found.")
+	fail("CreateTable", `{"DatabaseName":"analytics","OpenTableFormatInput":{"IcebergInput":{"MetadataOperation":"CREATE"}}}`, "InvalidInputException", "Iceberg")
+	fail("CreateTable", `{"DatabaseName":"analytics"}`, "InvalidInputException", "TableInput is required")
 	must("CreateTable", `{"DatabaseName":"analytics","TableInput":`+tableInput+`}`)
 	fail("CreateTable", `{"DatabaseName":"analytics","TableInput":`+tableInput+`}`, "AlreadyExistsException", "Table already exists.")
 	fail("GetTable", `{"DatabaseName":"analytics","Name":"missing"}`, "EntityNotFoundException", "Table missing not found.")
