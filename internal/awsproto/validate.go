@@ -280,3 +280,18 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// Decode validates body against op's input shape (see Validate) and then
+// decodes it into v with encoding/json. An empty body decodes as {}.
+func (m *Model) Decode(op string, body []byte, v any) error {
+	if _, aerr := m.Validate(op, body); aerr != nil {
+		return aerr
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return &Error{Type: SerializationException, Message: err.Error(), Status: http.StatusBadRequest}
+	}
+	return nil
+}

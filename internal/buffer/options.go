@@ -1,6 +1,7 @@
 package buffer
 
 import (
+	"github.com/hydrant-io/hydrant/internal/atomicfile"
 	"io"
 	"log/slog"
 	"os"
@@ -101,14 +102,4 @@ func (f *osFile) Sync() error {
 }
 
 // syncDir makes the directory's entries (created, renamed files) durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
+func syncDir(dir string) error { return atomicfile.SyncDir(dir) }

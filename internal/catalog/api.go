@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -67,19 +66,8 @@ func (s *Service) JSONService() *awsproto.JSONService {
 	}
 }
 
-// decode validates body against op's input shape, then decodes it.
-func (s *Service) decode(op string, body []byte, v any) error {
-	if _, aerr := s.model.Validate(op, body); aerr != nil {
-		return aerr
-	}
-	if len(body) == 0 {
-		return nil
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return &awsproto.Error{Type: awsproto.SerializationException, Message: err.Error(), Status: http.StatusBadRequest}
-	}
-	return nil
-}
+// decode validates body against op's input shape, then decodes it into v.
+func (s *Service) decode(op string, body []byte, v any) error { return s.model.Decode(op, body, v) }
 
 // apiErr maps catalog errors to Glue's error types.
 func apiErr(err error) error {

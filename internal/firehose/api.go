@@ -2,11 +2,9 @@ package firehose
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sort"
 	"sync"
 
@@ -106,19 +104,8 @@ func (s *Service) ARN(name string) string {
 	return fmt.Sprintf("arn:aws:firehose:%s:%s:deliverystream/%s", s.opts.Region, s.opts.AccountID, name)
 }
 
-// decode validates body against op's input shape and decodes it into v.
-func (s *Service) decode(op string, body []byte, v any) error {
-	if _, aerr := s.model.Validate(op, body); aerr != nil {
-		return aerr
-	}
-	if len(body) == 0 {
-		return nil
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return &awsproto.Error{Type: awsproto.SerializationException, Message: err.Error(), Status: http.StatusBadRequest}
-	}
-	return nil
-}
+// decode validates body against op's input shape, then decodes it into v.
+func (s *Service) decode(op string, body []byte, v any) error { return s.model.Decode(op, body, v) }
 
 func invalidArg(format string, args ...any) *awsproto.Error {
 	return awsproto.Errorf(InvalidArgumentException, format, args...)
