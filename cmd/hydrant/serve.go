@@ -195,6 +195,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	srv.AddJSONService(conv.glue.JSONService())
 	srv.Handle("GET /_hydrant/streams", streamsHandler(reg))
 	srv.Handle("GET /_hydrant/streams/{name}", streamsHandler(reg))
+	srv.Handle("POST /_hydrant/streams/{name}/flush", flushHandler(reg))
 	if err := conv.register(mx.Registry()); err != nil {
 		return err
 	}

@@ -57,8 +57,9 @@ type Deliverer struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	mu      sync.Mutex
-	flushed []chan struct{}
+	mu        sync.Mutex
+	flushed   []chan struct{} // Idle waiters
+	flushReqs []chan struct{} // Flush requests the loop has not seen yet
 }
 
 // Start starts the loop for one stream. It first redoes the plan an earlier
@@ -123,6 +124,7 @@ func (d *Deliverer) run(ctx context.Context) {
 		}
 	}
 	cursor := upto
+	var flush flushState
 	for {
 		st := d.stream.Load()
 		hints := st.Destination.BufferingHints
@@ -130,6 +132,11 @@ func (d *Deliverer) run(ctx context.Context) {
 		interval := time.Duration(*hints.IntervalInSeconds) * time.Second
 		appended := d.cfg.Log.Appended()
 		b := d.cfg.Log.Backlog(cursor)
+		end := cursor
+		if !b.Empty() {
+			end = b.To
+		}
+		flush.take(d, cursor, end)
 		if b.Empty() {
 			d.notifyFlushed()
 			if !d.sleep(ctx, appended, 0) {
@@ -138,7 +145,7 @@ func (d *Deliverer) run(ctx context.Context) {
 			continue
 		}
 		due := b.Oldest.Add(interval)
-		if b.Bytes < size && d.now().Before(due) {
+		if b.Bytes < size && d.now().Before(due) && !flush.due(cursor) {
 			if !d.sleep(ctx, appended, due.Sub(d.now())) {
 				return
 			}
@@ -174,6 +181,7 @@ func (d *Deliverer) run(ctx context.Context) {
 			return
 		}
 		cursor = p.To
+		flush.advance(cursor)
 	}
 }
 

@@ -381,6 +381,23 @@ func (r *Registry) Idle(name string) (<-chan struct{}, error) {
 	return e.deliver.Idle(), nil
 }
 
+// Flush asks the stream's delivery loop to cut what it holds now, ignoring
+// the buffering hints once (deliver.Deliverer.Flush). The channel is closed
+// when every record acknowledged before the call is delivered.
+func (r *Registry) Flush(name string) (<-chan struct{}, error) {
+	e, err := r.get(name)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.deliver == nil {
+		return nil, fmt.Errorf("stream %s: %w", name, firehose.ErrStreamNotActive)
+	}
+	r.log.Info("flush requested: cutting the buffer now", "stream", name)
+	return e.deliver.Flush(), nil
+}
+
 // Close stops every delivery loop and closes every log. Objects being
 // written are abandoned and redone at the next Open.
 func (r *Registry) Close() error {
