@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -20,11 +21,18 @@ import (
 	"github.com/hydrant-io/hydrant/internal/compress"
 )
 
+// sdkClient is a Firehose client for s. It makes one attempt per call: a
+// retried Put whose first answer was lost is a legitimate duplicate, which
+// would hide a real one in the exactly-once checks; and it sends a private
+// copy of each body (ownBodyClient) to dodge the SDK's own
+// closed-connection race (aws/aws-sdk-go-v2#2737).
 func sdkClient(s *server) *fh.Client {
 	return fh.New(fh.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(s.URL),
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		Region:           "us-east-1",
+		BaseEndpoint:     aws.String(s.URL),
+		Credentials:      credentials.NewStaticCredentialsProvider("test", "test", ""),
+		RetryMaxAttempts: 1,
+		HTTPClient:       ownBodyClient{http.DefaultClient},
 	})
 }
 
