@@ -98,6 +98,7 @@ func (f *fixture) run(t *testing.T, stages Stages) {
 type upper struct{ calls int }
 
 func (u *upper) ChunkBytes() int64 { return 8 }
+func (u *upper) Chunks() int       { return 1 }
 func (u *upper) Process(ctx context.Context, in []Rec) ([]Rec, []Failure, error) {
 	u.calls++
 	var out []Rec

@@ -54,6 +54,10 @@ type Pipeline interface {
 	// ChunkBytes is how many bytes of input Process wants at once (the
 	// Lambda processor's buffer size, for instance).
 	ChunkBytes() int64
+	// Chunks is how many chunks Process may work on at once, called from
+	// as many goroutines (a Lambda processor's outstanding invocations); 1
+	// means one at a time.
+	Chunks() int
 	// Process transforms recs. Records in out go on to the destination,
 	// failed ones to the error output; records in neither were dropped. An
 	// error means the batch cannot be processed now (the context ended);

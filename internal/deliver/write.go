@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"sync"
 
 	"github.com/google/uuid"
 
@@ -100,31 +101,66 @@ func (d *Deliverer) write(ctx context.Context, p Plan) (out Delivery, err error)
 }
 
 // produce feeds the planned records, processed when there is a pipeline, to
-// emit; failures go to fail.
+// emit; failures go to fail. Records are cut into chunks of the pipeline's
+// ChunkBytes, up to Chunks of which are processed at once while the log is
+// read ahead; the chunks' records and failures are passed on in the log's
+// order. (A Lambda processor thus keeps its function busy: the next event
+// is ready when an invocation ends.)
 func (d *Deliverer) produce(ctx context.Context, p Plan, pl Pipeline, emit func(Rec) error, fail func([]Failure)) error {
 	if pl == nil {
 		return d.cfg.Log.Read(ctx, p.From, p.To, func(r buffer.Record) error {
 			return emit(Rec{Data: r.Data, Arrival: r.Arrival, Seq: r.Seq})
 		})
 	}
-	var chunk []Rec
-	var size int64
-	limit := pl.ChunkBytes()
-	flush := func() error {
-		if len(chunk) == 0 {
-			return nil
+	limit, window := pl.ChunkBytes(), max(pl.Chunks(), 1)
+	// One chunk being processed: its results once done is closed.
+	type job struct {
+		out    []Rec
+		failed []Failure
+		err    error
+		done   chan struct{}
+	}
+	var inflight []*job // oldest first
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	// next passes on the oldest chunk's results when they are ready.
+	next := func() error {
+		j := inflight[0]
+		inflight = inflight[1:]
+		<-j.done
+		if j.err != nil {
+			return fmt.Errorf("process records: %w", j.err)
 		}
-		out, failed, err := pl.Process(ctx, chunk)
-		if err != nil {
-			return fmt.Errorf("process records: %w", err)
-		}
-		fail(failed)
-		for _, r := range out {
+		fail(j.failed)
+		for _, r := range j.out {
 			if err := emit(r); err != nil {
 				return err
 			}
 		}
-		chunk, size = chunk[:0], 0
+		return nil
+	}
+	var chunk []Rec
+	var size int64
+	var data arena
+	flush := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		if len(inflight) == window {
+			if err := next(); err != nil {
+				return err
+			}
+		}
+		j := &job{done: make(chan struct{})}
+		inflight = append(inflight, j)
+		wg.Add(1)
+		go func(recs []Rec) {
+			defer wg.Done()
+			defer close(j.done)
+			j.out, j.failed, j.err = pl.Process(ctx, recs)
+		}(chunk)
+		// The goroutine owns the chunk and its bytes now.
+		chunk, size, data = make([]Rec, 0, len(chunk)), 0, arena{}
 		return nil
 	}
 	err := d.cfg.Log.Read(ctx, p.From, p.To, func(r buffer.Record) error {
@@ -133,14 +169,35 @@ func (d *Deliverer) produce(ctx context.Context, p Plan, pl Pipeline, emit func(
 				return err
 			}
 		}
-		chunk = append(chunk, Rec{Data: append([]byte(nil), r.Data...), Arrival: r.Arrival, Seq: r.Seq})
+		// The log's bytes are only valid during the call.
+		chunk = append(chunk, Rec{Data: data.copy(r.Data, limit-size), Arrival: r.Arrival, Seq: r.Seq})
 		size += int64(len(r.Data))
 		return nil
 	})
-	if err != nil {
-		return err
+	if err == nil {
+		err = flush()
 	}
-	return flush()
+	for err == nil && len(inflight) > 0 {
+		err = next()
+	}
+	return err
+}
+
+// arena copies a chunk's records into a few blocks instead of one
+// allocation each. Blocks are never reused: the copies live as long as
+// anything refers to them (a failed record's Raw, say).
+type arena struct{ buf []byte }
+
+// copy copies b; room is how many more bytes the chunk may take, so that
+// blocks, which double, do not outgrow it by much.
+func (a *arena) copy(b []byte, room int64) []byte {
+	if cap(a.buf)-len(a.buf) < len(b) {
+		n := min(int64(max(2*cap(a.buf), 64<<10)), room)
+		a.buf = make([]byte, 0, max(int64(len(b)), n))
+	}
+	at := len(a.buf)
+	a.buf = append(a.buf, b...)
+	return a.buf[at:len(a.buf):len(a.buf)]
 }
 
 // writeFailures writes failed records under the ErrorOutputPrefix, one

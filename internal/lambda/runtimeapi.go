@@ -1,6 +1,7 @@
 package lambda
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -81,7 +82,13 @@ func (inst *instance) handleResponse(w http.ResponseWriter, r *http.Request) {
 		runtimeReply(w, http.StatusBadRequest, map[string]string{"errorMessage": "Invalid request ID", "errorType": "InvalidRequestID"})
 		return
 	}
-	body, size, err := readCapped(r.Body, MaxResponsePayload)
+	// An answer is usually about the size of its event (a transformation's
+	// records come back); aws-lambda-go sends it without a length.
+	hint := int64(len(inv.payload))
+	if r.ContentLength >= 0 {
+		hint = r.ContentLength
+	}
+	body, size, err := readCappedHint(r.Body, MaxResponsePayload, hint)
 	if err != nil {
 		inv.finish(result{payload: errorDoc(fmt.Sprintf("RequestId: %s Error: reading the function's response: %v", inv.id, err), "Runtime.Unknown"), fnErr: "Unhandled", errType: "Runtime.Unknown"})
 		runtimeReply(w, http.StatusBadRequest, map[string]string{"errorMessage": err.Error(), "errorType": "InvalidRequest"})
@@ -151,7 +158,15 @@ func errorDoc(msg, typ string) []byte {
 // readCapped reads up to limit bytes and reports the body's full size,
 // draining (a bounded amount of) the rest to measure it.
 func readCapped(r io.Reader, limit int64) ([]byte, int64, error) {
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	return readCappedHint(r, limit, 0)
+}
+
+// readCappedHint is readCapped into a buffer sized for about hint bytes,
+// which saves growing it step by step for a large body.
+func readCappedHint(r io.Reader, limit, hint int64) ([]byte, int64, error) {
+	buf := bytes.NewBuffer(make([]byte, 0, min(max(hint, 0), limit)+bytes.MinRead))
+	_, err := buf.ReadFrom(io.LimitReader(r, limit+1))
+	b := buf.Bytes()
 	if err != nil {
 		return nil, int64(len(b)), err
 	}

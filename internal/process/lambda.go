@@ -64,6 +64,9 @@ type lambdaStage struct {
 	streamARN string
 	region    string
 	cfg       firehose.LambdaProcessor
+	// slots holds a token for each invocation outstanding, from every
+	// chunk being processed: at most Options.Invocations.
+	slots chan struct{}
 }
 
 func (f *Factory) newLambda(st *firehose.StreamInfo, cfg *firehose.LambdaProcessor) *lambdaStage {
@@ -74,6 +77,7 @@ func (f *Factory) newLambda(st *firehose.StreamInfo, cfg *firehose.LambdaProcess
 		streamARN: st.ARN,
 		region:    regionOf(st.ARN, f.opts.Region),
 		cfg:       *cfg,
+		slots:     make(chan struct{}, max(f.opts.Invocations, 1)),
 	}
 }
 
@@ -86,38 +90,41 @@ type invocation struct {
 
 // run sends the records to the function in invocations that each hold at
 // most BufferSizeInMBs of record data and whose event stays within the
-// payload limit, up to Options.Invocations of them at once (Firehose keeps
-// several invocations outstanding too). Records and failures come out in
-// the order of recs whatever the order the invocations finish in.
+// payload limit. Invocations of all the chunks being processed share
+// Options.Invocations slots (Firehose keeps several invocations outstanding
+// too). Records and failures come out in the order of recs whatever the
+// order the invocations finish in.
 func (l *lambdaStage) run(ctx context.Context, recs []deliver.Rec, fail func(deliver.Failure)) ([]deliver.Rec, error) {
 	invs := l.split(recs, fail)
 	outs := make([][]deliver.Rec, len(invs))
 	fails := make([][]deliver.Failure, len(invs))
 	errs := make([]error, len(invs))
 	one := func(i int) {
+		defer func() { <-l.slots }()
 		outs[i], errs[i] = l.invoke(ctx, invs[i].recs, invs[i].ids, invs[i].payload, func(f deliver.Failure) {
 			fails[i] = append(fails[i], f)
 		})
 	}
-	if n := l.opts.Invocations; n <= 1 || len(invs) == 1 {
-		for i := range invs {
-			if one(i); errs[i] != nil {
-				return nil, errs[i]
-			}
+	// Slots are taken in order, so invocations start in the records' order.
+	var wg sync.WaitGroup
+	for i := range invs {
+		select {
+		case l.slots <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return nil, ctx.Err()
 		}
-	} else {
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, n)
-		for i := range invs {
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				one(i)
-			}()
+		if len(invs) == 1 {
+			one(i)
+			break
 		}
-		wg.Wait()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			one(i)
+		}()
 	}
+	wg.Wait()
 	var out []deliver.Rec
 	for i := range invs {
 		if errs[i] != nil {
@@ -125,6 +132,9 @@ func (l *lambdaStage) run(ctx context.Context, recs []deliver.Rec, fail func(del
 		}
 		for _, f := range fails[i] {
 			fail(f)
+		}
+		if len(invs) == 1 {
+			return outs[0], nil
 		}
 		out = append(out, outs[i]...)
 	}
@@ -334,7 +344,7 @@ func (l *lambdaStage) sort(group []deliver.Rec, ids []string, res []byte, attemp
 		}
 		return nil
 	}
-	entries, code, msg := decodeResponse(res)
+	entries, code, msg := decodeResponse(res, len(ids))
 	if code != "" {
 		return failAll(code, msg)
 	}

@@ -451,8 +451,8 @@ func TestConcurrentInvocations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.ChunkBytes() != 3*209715 {
-		t.Fatalf("ChunkBytes %d", p.ChunkBytes())
+	if p.ChunkBytes() != 209715 || p.Chunks() != 3 {
+		t.Fatalf("ChunkBytes %d, Chunks %d", p.ChunkBytes(), p.Chunks())
 	}
 	var in []deliver.Rec
 	for i := 0; i < 12; i++ {

@@ -84,7 +84,8 @@ type Options struct {
 	JQTimeout time.Duration
 	// Invocations is how many invocations of a stream's function may be
 	// outstanding at once (Firehose keeps several per shard); a pipeline
-	// then takes that many BufferSizeInMBs of input at once. Zero means 1.
+	// then works on that many chunks of BufferSizeInMBs at once. Zero
+	// means 1.
 	Invocations int
 }
 
@@ -171,7 +172,7 @@ func (f *Factory) build(st *firehose.StreamInfo) (deliver.Pipeline, error) {
 	if cfg == nil {
 		return nil, nil
 	}
-	p := &pipeline{stream: st.Name, obs: f.opts.Observer, chunk: DefaultChunkBytes}
+	p := &pipeline{stream: st.Name, obs: f.opts.Observer, chunk: DefaultChunkBytes, chunks: 1}
 	if cfg.Decompression != "" {
 		p.stages = append(p.stages, &decompressor{cloudWatchLogs: cfg.CloudWatchLogs})
 	}
@@ -179,7 +180,8 @@ func (f *Factory) build(st *firehose.StreamInfo) (deliver.Pipeline, error) {
 		p.stages = append(p.stages, &deaggregator{json: d.SubRecordType == "JSON", delim: d.Delimiter})
 	}
 	if l := cfg.Lambda; l != nil {
-		p.chunk = l.BufferBytes * int64(max(f.opts.Invocations, 1))
+		// A chunk per invocation, as many at once as may be outstanding.
+		p.chunk, p.chunks = l.BufferBytes, max(f.opts.Invocations, 1)
 		p.stages = append(p.stages, f.newLambda(st, l))
 	}
 	if m := cfg.MetadataExtraction; m != nil {
@@ -216,15 +218,19 @@ type pipeline struct {
 	stream string
 	obs    Observer
 	chunk  int64
+	chunks int
 	stages []stage
 }
 
 var _ deliver.Pipeline = (*pipeline)(nil)
 
 // ChunkBytes is the Lambda processor's BufferSizeInMBs (the size of
-// Firehose's pre-Lambda buffer) times Options.Invocations, or
-// DefaultChunkBytes without Lambda.
+// Firehose's pre-Lambda buffer), or DefaultChunkBytes without Lambda.
 func (p *pipeline) ChunkBytes() int64 { return p.chunk }
+
+// Chunks is Options.Invocations with a Lambda processor (each chunk is an
+// invocation), else 1. Every stage is safe for concurrent use.
+func (p *pipeline) Chunks() int { return p.chunks }
 
 // Process implements deliver.Pipeline.
 func (p *pipeline) Process(ctx context.Context, recs []deliver.Rec) ([]deliver.Rec, []deliver.Failure, error) {

@@ -30,8 +30,9 @@ type recordMetadata struct {
 // and message that fail every record of the invocation: not JSON, or
 // entries of the wrong types (Lambda.JsonProcessingException); JSON without
 // a records array (Lambda.MissingRecordId: no record came back).
-func decodeResponse(res []byte) (entries []respEntry, code, msg string) {
-	if entries, ok := parseResponse(res); ok {
+// hint is how many entries to expect.
+func decodeResponse(res []byte, hint int) (entries []respEntry, code, msg string) {
+	if entries, ok := parseResponse(res, hint); ok {
 		return entries, "", ""
 	}
 	// Not the usual shape: encoding/json decides.
@@ -110,9 +111,9 @@ func (s *slab) decode(src []byte) ([]byte, error) {
 // reports ok=false for anything else (escapes, other value types, a missing
 // or null records member, invalid JSON), and the caller then decodes with
 // encoding/json, whose answer decides every unusual case. The two agree on
-// everything this parser accepts.
-func parseResponse(b []byte) (entries []respEntry, ok bool) {
-	s := respScanner{b: b}
+// everything this parser accepts. hint is how many entries to expect.
+func parseResponse(b []byte, hint int) (entries []respEntry, ok bool) {
+	s := respScanner{b: b, hint: hint}
 	if !s.consume('{') {
 		return nil, false
 	}
@@ -151,62 +152,12 @@ func parseResponse(b []byte) (entries []respEntry, ok bool) {
 	return entries, found && s.i == len(s.b)
 }
 
-// respScanner walks a JSON document.
-type respScanner struct {
-	b []byte
-	i int
-}
-
-func (s *respScanner) ws() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
-	}
-}
-
-// consume skips white space and c, reporting whether c was there.
-func (s *respScanner) consume(c byte) bool {
-	s.ws()
-	if s.i < len(s.b) && s.b[s.i] == c {
-		s.i++
-		return true
-	}
-	return false
-}
-
-// plainString reads a string of printable ASCII without escapes and
-// returns its bytes (aliasing the document). Anything else (where
-// encoding/json would unescape or replace invalid UTF-8) is left to
-// encoding/json.
-func (s *respScanner) plainString() ([]byte, bool) {
-	if !s.consume('"') {
-		return nil, false
-	}
-	start := s.i
-	for s.i < len(s.b) {
-		c := s.b[s.i]
-		switch {
-		case c == '"':
-			s.i++
-			return s.b[start : s.i-1], true
-		case c == '\\' || c < 0x20 || c >= 0x80:
-			return nil, false
-		}
-		s.i++
-	}
-	return nil, false
-}
-
 // records reads the records array.
 func (s *respScanner) records() ([]respEntry, bool) {
 	if !s.consume('[') {
 		return nil, false
 	}
-	out := []respEntry{}
+	out := make([]respEntry, 0, s.hint)
 	if s.consume(']') {
 		return out, true
 	}
@@ -226,6 +177,7 @@ func (s *respScanner) records() ([]respEntry, bool) {
 // record reads one entry of the records array.
 func (s *respScanner) record() (respEntry, bool) {
 	var e respEntry
+	seenMeta := false
 	if !s.consume('{') {
 		return e, false
 	}
@@ -259,18 +211,13 @@ func (s *respScanner) record() (respEntry, bool) {
 			}
 			e.hasData = true
 		case "metadata":
-			s.ws()
-			start := s.i
-			if !s.skipValue(0) {
+			if seenMeta {
+				// encoding/json merges a second one into the first.
 				return e, false
 			}
-			var m *recordMetadata
-			if err := json.Unmarshal(s.b[start:s.i], &m); err != nil {
+			seenMeta = true
+			if e.keys, ok = s.metadata(); !ok {
 				return e, false
-			}
-			e.keys = nil
-			if m != nil {
-				e.keys = m.PartitionKeys
 			}
 		default:
 			for _, f := range []string{"recordId", "result", "data", "metadata"} {
@@ -289,141 +236,74 @@ func (s *respScanner) record() (respEntry, bool) {
 	}
 }
 
-// skipValue skips any JSON value, checking its syntax.
-func (s *respScanner) skipValue(depth int) bool {
-	if depth > 64 {
-		return false
-	}
+// metadata reads a record's metadata: null, or an object whose
+// partitionKeys member is null or an object of plain strings; other members
+// are skipped. keys is nil unless partitionKeys is an object. A member
+// given twice or named in another case (encoding/json would merge or match
+// it) is left to encoding/json.
+func (s *respScanner) metadata() (keys map[string]string, ok bool) {
 	s.ws()
-	if s.i >= len(s.b) {
-		return false
+	if s.literal("null") {
+		return nil, true
 	}
-	switch c := s.b[s.i]; {
-	case c == '"':
-		return s.skipString()
-	case c == '{' || c == '[':
-		end := byte('}')
-		if c == '[' {
-			end = ']'
-		}
-		s.i++
-		if s.consume(end) {
-			return true
-		}
-		for {
-			if c == '{' {
-				if !s.skipString0() || !s.consume(':') {
-					return false
-				}
-			}
-			if !s.skipValue(depth + 1) {
-				return false
-			}
-			if s.consume(',') {
-				continue
-			}
-			return s.consume(end)
-		}
-	case c == 't':
-		return s.literal("true")
-	case c == 'f':
-		return s.literal("false")
-	case c == 'n':
-		return s.literal("null")
-	default:
-		return s.number()
+	if !s.consume('{') {
+		return nil, false
 	}
-}
-
-func (s *respScanner) skipString0() bool {
-	s.ws()
-	return s.i < len(s.b) && s.b[s.i] == '"' && s.skipString()
-}
-
-// skipString skips a string starting at s.i, escapes included.
-func (s *respScanner) skipString() bool {
-	s.i++
-	for s.i < len(s.b) {
-		c := s.b[s.i]
+	if s.consume('}') {
+		return nil, true
+	}
+	seen := false
+	for {
+		key, ok := s.plainString()
+		if !ok || !s.consume(':') {
+			return nil, false
+		}
 		switch {
-		case c == '"':
-			s.i++
-			return true
-		case c < 0x20:
-			return false
-		case c == '\\':
-			if s.i+1 >= len(s.b) {
-				return false
+		case string(key) == "partitionKeys" && !seen:
+			seen = true
+			if keys, ok = s.stringMap(); !ok {
+				return nil, false
 			}
-			switch s.b[s.i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				s.i += 2
-			case 'u':
-				if s.i+6 > len(s.b) {
-					return false
-				}
-				for _, h := range s.b[s.i+2 : s.i+6] {
-					if !isHex(h) {
-						return false
-					}
-				}
-				s.i += 6
-			default:
-				return false
+		case bytes.EqualFold(key, []byte("partitionKeys")):
+			return nil, false
+		default:
+			if !s.skipValue(1) {
+				return nil, false
 			}
+		}
+		if s.consume(',') {
 			continue
 		}
-		s.i++
+		return keys, s.consume('}')
 	}
-	return false
 }
 
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
-
-func (s *respScanner) literal(lit string) bool {
-	if !bytes.HasPrefix(s.b[s.i:], []byte(lit)) {
-		return false
+// stringMap reads null (a nil map) or an object of plain string values.
+func (s *respScanner) stringMap() (map[string]string, bool) {
+	s.ws()
+	if s.literal("null") {
+		return nil, true
 	}
-	s.i += len(lit)
-	return true
-}
-
-// number skips a number of JSON's grammar: -?(0|[1-9]d*)(.d+)?([eE][+-]?d+)?
-func (s *respScanner) number() bool {
-	b, i := s.b, s.i
-	if i < len(b) && b[i] == '-' {
-		i++
+	if !s.consume('{') {
+		return nil, false
 	}
-	digits := func() bool {
-		j := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
+	m := map[string]string{}
+	if s.consume('}') {
+		return m, true
+	}
+	for {
+		k, ok := s.plainString()
+		if !ok || !s.consume(':') {
+			return nil, false
 		}
-		return i > j
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case !digits():
-		return false
-	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		if !digits() {
-			return false
+		v, ok := s.plainString()
+		if !ok {
+			return nil, false
 		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
+		m[string(k)] = string(v)
+		if s.consume(',') {
+			continue
 		}
-		if !digits() {
-			return false
-		}
+		return m, s.consume('}')
 	}
-	s.i = i
-	return true
 }
