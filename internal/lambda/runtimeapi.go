@@ -83,8 +83,9 @@ func (inst *instance) handleResponse(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// An answer is usually about the size of its event (a transformation's
-	// records come back); aws-lambda-go sends it without a length.
-	hint := int64(len(inv.payload))
+	// records come back), somewhat larger (aws-lambda-go adds a metadata
+	// object to each record); aws-lambda-go sends it without a length.
+	hint := int64(len(inv.payload)) * 3 / 2
 	if r.ContentLength >= 0 {
 		hint = r.ContentLength
 	}

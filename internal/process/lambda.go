@@ -1,6 +1,7 @@
 package process
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -81,10 +82,10 @@ func (f *Factory) newLambda(st *firehose.StreamInfo, cfg *firehose.LambdaProcess
 	}
 }
 
-// invocation is one event's worth of records.
+// invocation is one event's worth of records. A record's recordId is
+// derived from its sequence number and position (appendRecordID).
 type invocation struct {
 	recs    []deliver.Rec
-	ids     []string
 	payload []byte
 }
 
@@ -101,7 +102,7 @@ func (l *lambdaStage) run(ctx context.Context, recs []deliver.Rec, fail func(del
 	errs := make([]error, len(invs))
 	one := func(i int) {
 		defer func() { <-l.slots }()
-		outs[i], errs[i] = l.invoke(ctx, invs[i].recs, invs[i].ids, invs[i].payload, func(f deliver.Failure) {
+		outs[i], errs[i] = l.invoke(ctx, invs[i].recs, invs[i].payload, func(f deliver.Failure) {
 			fails[i] = append(fails[i], f)
 		})
 	}
@@ -141,78 +142,10 @@ func (l *lambdaStage) run(ctx context.Context, recs []deliver.Rec, fail func(del
 	return out, nil
 }
 
-// split cuts recs into invocations. A record whose event alone would exceed
-// the payload limit fails at once.
-func (l *lambdaStage) split(recs []deliver.Rec, fail func(deliver.Failure)) []invocation {
-	var invs []invocation
-	// Base64 and about 80 bytes of JSON per record.
-	remaining := 0
-	for _, r := range recs {
-		remaining += len(r.Data)*4/3 + 100
-	}
-	var cur invocation
-	var ev *event
-	var dataBytes int64
-	start := func() {
-		ev = newEvent(l.streamARN, l.region)
-		ev.grow(min(remaining, l.opts.MaxPayload))
-	}
-	flush := func() {
-		if len(cur.recs) > 0 {
-			cur.payload = ev.finish()
-			invs = append(invs, cur)
-			start()
-		}
-		cur, dataBytes = invocation{}, 0
-	}
-	start()
-	for i, r := range recs {
-		remaining -= len(r.Data)*4/3 + 100
-		id := recordID(r.Seq, i)
-		if len(cur.recs) > 0 && dataBytes+int64(len(r.Data)) > l.cfg.BufferBytes {
-			flush()
-		}
-		mark := ev.len()
-		ev.add(id, r)
-		if ev.size() > l.opts.MaxPayload && len(cur.recs) > 0 {
-			ev.truncate(mark)
-			flush()
-			ev.add(id, r)
-		}
-		if ev.size() > l.opts.MaxPayload {
-			// This record alone does not fit in an invocation.
-			ev.reset()
-			fail(l.failure(r, CodeTooLarge, "Request must be smaller than "+strconv.Itoa(l.opts.MaxPayload)+" bytes for the InvokeFunction operation", 1))
-			continue
-		}
-		cur.recs = append(cur.recs, r)
-		cur.ids = append(cur.ids, id)
-		dataBytes += int64(len(r.Data))
-	}
-	flush()
-	return invs
-}
-
-// recordID is the opaque recordId of a record in one invocation: its log
-// sequence number and position, as a digit string like Firehose's.
-func recordID(seq uint64, i int) string {
-	b := make([]byte, 0, 28)
-	s := strconv.FormatUint(seq, 10)
-	for n := len(s); n < 20; n++ {
-		b = append(b, '0')
-	}
-	b = append(b, s...)
-	p := strconv.Itoa(i)
-	for n := len(p); n < 8; n++ {
-		b = append(b, '0')
-	}
-	return string(append(b, p...))
-}
-
 // invoke calls the function with one event, retrying invocation failures
 // NumberOfRetries times, and sorts the records by the function's answer. It
 // returns an error only when ctx ends, so that delivery redoes the batch.
-func (l *lambdaStage) invoke(ctx context.Context, group []deliver.Rec, ids []string, payload []byte, fail func(deliver.Failure)) ([]deliver.Rec, error) {
+func (l *lambdaStage) invoke(ctx context.Context, group []deliver.Rec, payload []byte, fail func(deliver.Failure)) ([]deliver.Rec, error) {
 	delay := l.opts.RetryDelay
 	var code, msg string
 	attempts := l.cfg.Retries + 1
@@ -226,7 +159,7 @@ func (l *lambdaStage) invoke(ctx context.Context, group []deliver.Rec, ids []str
 			o.LambdaInvoked(l.stream, took, ok)
 		}
 		if ok {
-			return l.sort(group, ids, res, attempt, fail), nil
+			return l.sort(group, res, attempt, fail), nil
 		}
 		code, msg = l.classify(res, fnErr, err)
 		l.opts.Logger.Warn("Lambda invocation failed", "stream", l.stream, "function", l.cfg.ARN,
@@ -337,18 +270,18 @@ func (l *lambdaStage) failure(r deliver.Rec, code, msg string, attempts int) del
 // sort applies the function's answer to the invocation's records. A
 // malformed answer is not retried: its records fail with attemptsMade equal
 // to the attempt that got it.
-func (l *lambdaStage) sort(group []deliver.Rec, ids []string, res []byte, attempt int, fail func(deliver.Failure)) []deliver.Rec {
+func (l *lambdaStage) sort(group []deliver.Rec, res []byte, attempt int, fail func(deliver.Failure)) []deliver.Rec {
 	failAll := func(code, msg string) []deliver.Rec {
 		for _, r := range group {
 			fail(l.failure(r, code, msg, attempt))
 		}
 		return nil
 	}
-	entries, code, msg := decodeResponse(res, len(ids))
+	entries, code, msg := decodeResponse(res, len(group))
 	if code != "" {
 		return failAll(code, msg)
 	}
-	match := matchEntries(entries, ids)
+	match := matchEntries(entries, group)
 	data := newSlab(entries)
 	out := group[:0:0]
 	succeeded := 0
@@ -402,12 +335,14 @@ const (
 // entries, matchMissing, or matchDuplicated when the ID came back more than
 // once. Entries with unknown IDs are ignored. Functions usually answer in
 // order, which is checked first without building a map.
-func matchEntries(entries []respEntry, ids []string) []int {
-	match := make([]int, len(ids))
-	if len(entries) == len(ids) {
+func matchEntries(entries []respEntry, group []deliver.Rec) []int {
+	match := make([]int, len(group))
+	var id []byte
+	if len(entries) == len(group) {
 		inOrder := true
 		for i, e := range entries {
-			if !e.hasID || string(e.id) != ids[i] {
+			id = appendRecordID(id[:0], group[i].Seq, i)
+			if !e.hasID || !bytes.Equal(e.id, id) {
 				inOrder = false
 				break
 			}
@@ -430,8 +365,9 @@ func matchEntries(entries []respEntry, ids []string) []int {
 		}
 		byID[string(e.id)] = i
 	}
-	for i, id := range ids {
-		j, ok := byID[id]
+	for i, r := range group {
+		id = appendRecordID(id[:0], r.Seq, i)
+		j, ok := byID[string(id)]
 		if !ok {
 			j = matchMissing
 		}

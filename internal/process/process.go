@@ -84,8 +84,8 @@ type Options struct {
 	JQTimeout time.Duration
 	// Invocations is how many invocations of a stream's function may be
 	// outstanding at once (Firehose keeps several per shard); a pipeline
-	// then works on that many chunks of BufferSizeInMBs at once. Zero
-	// means 1.
+	// then works on twice that many chunks of BufferSizeInMBs at once.
+	// Zero means 1.
 	Invocations int
 }
 
@@ -180,8 +180,10 @@ func (f *Factory) build(st *firehose.StreamInfo) (deliver.Pipeline, error) {
 		p.stages = append(p.stages, &deaggregator{json: d.SubRecordType == "JSON", delim: d.Delimiter})
 	}
 	if l := cfg.Lambda; l != nil {
-		// A chunk per invocation, as many at once as may be outstanding.
-		p.chunk, p.chunks = l.BufferBytes, max(f.opts.Invocations, 1)
+		// A chunk per invocation, twice as many at once as may be
+		// outstanding: the next events are built while the function runs,
+		// ready when an invocation ends.
+		p.chunk, p.chunks = l.BufferBytes, 2*max(f.opts.Invocations, 1)
 		p.stages = append(p.stages, f.newLambda(st, l))
 	}
 	if m := cfg.MetadataExtraction; m != nil {
@@ -228,8 +230,9 @@ var _ deliver.Pipeline = (*pipeline)(nil)
 // Firehose's pre-Lambda buffer), or DefaultChunkBytes without Lambda.
 func (p *pipeline) ChunkBytes() int64 { return p.chunk }
 
-// Chunks is Options.Invocations with a Lambda processor (each chunk is an
-// invocation), else 1. Every stage is safe for concurrent use.
+// Chunks is twice Options.Invocations with a Lambda processor (each chunk
+// is an invocation; those beyond the invocations outstanding wait with
+// their event built), else 1. Every stage is safe for concurrent use.
 func (p *pipeline) Chunks() int { return p.chunks }
 
 // Process implements deliver.Pipeline.
