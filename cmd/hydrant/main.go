@@ -35,7 +35,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "serve":
 		err = serve(ctx, args, stderr)
 	case "bench":
-		err = bench(ctx, args, stdout, stderr)
+		err = runBench(ctx, args, stdout, stderr)
+	case "bench-baseline-server": // hidden: the child of bench --baseline
+		err = benchBaselineServer(ctx, args, stderr)
 	case "validate":
 		err = runValidate(args, stdout, stderr)
 	case "put":
