@@ -20,6 +20,13 @@ const (
 	cursorVersion  = 1
 	cursorFixed    = 20 // magic, version, committed, state length
 	maxCursorState = 16 << 20
+
+	// The two-slot cursor file (version 2).
+	cursorFileMagic   = "HYDK"
+	cursorFileVersion = 2
+	cursorHeaderSize  = 16 // magic, version, slot size, CRC32C of the 12 bytes before
+	cursorSlotFixed   = 20 // generation, committed, state length
+	defaultCursorSlot = 4096
 )
 
 // castagnoli is the CRC32C table; on amd64 and arm64 the crc32 package uses

@@ -3,8 +3,10 @@ package buffer
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -414,20 +416,84 @@ func TestCorruptCursorFailsOpen(t *testing.T) {
 	}
 	l.Close()
 	path := filepath.Join(dir, cursorName)
-	b := readFile(t, path)
-	b[len(b)-6] ^= 1
-	writeFile(t, path, b)
-	_, err := Open(dir, Options{})
-	var ce *CorruptionError
-	if !errors.As(err, &ce) {
-		t.Fatalf("Open with a corrupt cursor = %v, want CorruptionError", err)
+	good := readFile(t, path)
+	for name, off := range map[string]int{"header": 9, "only slot": cursorHeaderSize + defaultCursorSlot + 10} {
+		b := bytes.Clone(good)
+		b[off] ^= 1
+		writeFile(t, path, b)
+		_, err := Open(dir, Options{})
+		var ce *CorruptionError
+		if !errors.As(err, &ce) {
+			t.Fatalf("%s: Open with a corrupt cursor = %v, want CorruptionError", name, err)
+		}
 	}
 	// A leftover temp cursor is ignored and removed.
-	b[len(b)-6] ^= 1
-	writeFile(t, path, b)
+	writeFile(t, path, good)
 	writeFile(t, filepath.Join(dir, cursorTmpName), []byte("half"))
 	l = openLog(t, dir, Options{})
 	if upto, state := l.Committed(); upto != 2 || !bytes.Equal(state, []byte("state")) {
 		t.Fatalf("Committed = %d, %q", upto, state)
+	}
+}
+
+// TestCursorSlots checks the two-slot cursor: commits alternate slots in
+// place, a torn newest slot falls back to the commit before it, a state
+// larger than a slot grows the file, and a version-1 cursor still opens.
+func TestCursorSlots(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, cursorName)
+	l := openLog(t, dir, Options{})
+	mustAppend(t, l, "a", "b", "c")
+	ctx := context.Background()
+	for i, st := range []string{"one", "two", "three"} {
+		if err := l.Commit(ctx, uint64(i+1), []byte(st)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Close()
+	if n := len(readFile(t, path)); n != cursorHeaderSize+2*defaultCursorSlot {
+		t.Fatalf("cursor file is %d bytes", n)
+	}
+	// Generation 3 ("three") sits in slot 1; tear it.
+	b := readFile(t, path)
+	b[cursorHeaderSize+defaultCursorSlot+cursorSlotFixed] ^= 0xff
+	writeFile(t, path, b)
+	l = openLog(t, dir, Options{})
+	if upto, state := l.Committed(); upto != 2 || string(state) != "two" {
+		t.Fatalf("after a torn newest slot: Committed = %d, %q; want 2, two", upto, state)
+	}
+	// Commits go on from there, and a big state grows the slots.
+	big := bytes.Repeat([]byte("x"), 3*defaultCursorSlot)
+	if err := l.Commit(ctx, 3, big); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Commit(ctx, 4, []byte("small")); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	l = openLog(t, dir, Options{})
+	if upto, state := l.Committed(); upto != 4 || string(state) != "small" {
+		t.Fatalf("Committed = %d, %q", upto, state)
+	}
+	l.Close()
+
+	// A cursor written by format version 1 opens and is replaced on commit.
+	v1 := make([]byte, cursorFixed)
+	copy(v1, cursorMagic)
+	binary.LittleEndian.PutUint32(v1[4:], cursorVersion)
+	binary.LittleEndian.PutUint64(v1[8:], 3)
+	binary.LittleEndian.PutUint32(v1[16:], 2)
+	v1 = append(v1, "v1"...)
+	v1 = binary.LittleEndian.AppendUint32(v1, crc32.Checksum(v1, castagnoli))
+	writeFile(t, path, v1)
+	l = openLog(t, dir, Options{})
+	if upto, state := l.Committed(); upto != 3 || string(state) != "v1" {
+		t.Fatalf("version 1 cursor: Committed = %d, %q", upto, state)
+	}
+	if err := l.Commit(ctx, 4, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(readFile(t, path)[:4]); got != cursorFileMagic {
+		t.Fatalf("cursor not rewritten in the two-slot format: magic %q", got)
 	}
 }

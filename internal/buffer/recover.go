@@ -36,11 +36,15 @@ func (l *SegmentLog) recover() error {
 	if err := os.Remove(filepath.Join(l.dir, cursorTmpName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("buffer: remove leftover cursor: %w", err)
 	}
-	committed, state, err := readCursor(filepath.Join(l.dir, cursorName))
+	cur, err := readCursor(filepath.Join(l.dir, cursorName))
 	if err != nil {
 		return err
 	}
-	l.committed, l.state = committed, state
+	committed := cur.upto
+	l.committed, l.state, l.cursorGen = cur.upto, cur.state, cur.gen
+	if err := l.openCursor(cur.slotSize); err != nil {
+		return err
+	}
 
 	found, err := listSegments(l.dir)
 	if err != nil {

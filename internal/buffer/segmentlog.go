@@ -56,8 +56,13 @@ type SegmentLog struct {
 	shut      bool          // Close has run
 
 	cmu sync.Mutex // serialises Commit
-	rd  reader     // Read's buffers
-	sz  sizeCache  // per-record sizes of the last frame split by Cut/Backlog
+	// The cursor file, its slot size and the generation of its newest slot;
+	// owned by Commit under cmu (and by recover before the log is shared).
+	cursorFile     File
+	cursorSlotSize int
+	cursorGen      uint64
+	rd             reader    // Read's buffers
+	sz             sizeCache // per-record sizes of the last frame split by Cut/Backlog
 }
 
 var _ Log = (*SegmentLog)(nil)
@@ -194,6 +199,14 @@ func (l *SegmentLog) closeFiles() error {
 			errs = append(errs, fmt.Errorf("close segment %s: %w", s.path, err))
 		}
 	}
+	l.cmu.Lock()
+	if l.cursorFile != nil {
+		if err := l.cursorFile.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close cursor: %w", err))
+		}
+		l.cursorFile = nil
+	}
+	l.cmu.Unlock()
 	if err := l.lock.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close lock: %w", err))
 	}

@@ -111,13 +111,18 @@ func (d *Deliverer) poke() {
 func (d *Deliverer) run(ctx context.Context) {
 	defer close(d.done)
 	upto, state := d.cfg.Log.Committed()
+	// done is the object last stored whose range is not committed yet. Its
+	// commit is folded into the next plan's commit, so a busy stream pays
+	// one cursor write per object instead of two; until then a restart
+	// redoes it from the plan still in the log (same key, same bytes).
+	var done *delivered
 	if len(state) > 0 {
 		p, err := decodePlan(state)
 		if err != nil {
 			d.log.Error("unreadable delivery plan; cutting a new batch instead", "err", err)
 		} else {
 			d.log.Info("redoing planned object after restart", "key", p.Key, "from", p.From, "to", p.To)
-			if !d.deliver(ctx, p) {
+			if done = d.deliver(ctx, p); done == nil {
 				return
 			}
 			upto = p.To
@@ -125,6 +130,25 @@ func (d *Deliverer) run(ctx context.Context) {
 	}
 	cursor := upto
 	var flush flushState
+	// settle commits done on its own, when no plan follows it right away.
+	settle := func() bool {
+		for done != nil {
+			if err := d.cfg.Log.Commit(ctx, done.plan.To, nil); err != nil {
+				if ctx.Err() != nil {
+					return false
+				}
+				d.log.Error("commit delivered range", "to", done.plan.To, "err", err)
+				if !d.sleep(ctx, nil, time.Second) {
+					return false
+				}
+				continue
+			}
+			d.committed(done)
+			done = nil
+		}
+		flush.advance(cursor)
+		return true
+	}
 	for {
 		st := d.stream.Load()
 		hints := st.Destination.BufferingHints
@@ -138,6 +162,9 @@ func (d *Deliverer) run(ctx context.Context) {
 		}
 		flush.take(d, cursor, end)
 		if b.Empty() {
+			if !settle() {
+				return
+			}
 			d.notifyFlushed()
 			if !d.sleep(ctx, appended, 0) {
 				return
@@ -146,7 +173,7 @@ func (d *Deliverer) run(ctx context.Context) {
 		}
 		due := b.Oldest.Add(interval)
 		if b.Bytes < size && d.now().Before(due) && !flush.due(cursor) {
-			if !d.sleep(ctx, appended, due.Sub(d.now())) {
+			if !settle() || !d.sleep(ctx, appended, due.Sub(d.now())) {
 				return
 			}
 			continue
@@ -154,7 +181,7 @@ func (d *Deliverer) run(ctx context.Context) {
 		span, err := d.cfg.Log.Cut(cursor, size)
 		if err != nil {
 			d.log.Error("cut batch", "err", err)
-			if !d.sleep(ctx, nil, time.Second) {
+			if !settle() || !d.sleep(ctx, nil, time.Second) {
 				return
 			}
 			continue
@@ -162,11 +189,13 @@ func (d *Deliverer) run(ctx context.Context) {
 		p, err := d.plan(st, span)
 		if err != nil {
 			d.log.Error("plan object", "err", err)
-			if !d.sleep(ctx, nil, time.Second) {
+			if !settle() || !d.sleep(ctx, nil, time.Second) {
 				return
 			}
 			continue
 		}
+		// One commit both records that done is delivered (cursor is its end)
+		// and saves the plan of the next object.
 		if err := d.cfg.Log.Commit(ctx, cursor, encodePlan(p)); err != nil {
 			if ctx.Err() != nil {
 				return
@@ -177,11 +206,29 @@ func (d *Deliverer) run(ctx context.Context) {
 			}
 			continue
 		}
-		if !d.deliver(ctx, p) {
+		if done != nil {
+			d.committed(done)
+			done = nil
+		}
+		flush.advance(cursor)
+		if done = d.deliver(ctx, p); done == nil {
 			return
 		}
 		cursor = p.To
-		flush.advance(cursor)
+	}
+}
+
+// delivered is an object stored but not yet committed past.
+type delivered struct {
+	plan Plan
+	out  Delivery
+}
+
+// committed reports a delivered object once its range is committed.
+func (d *Deliverer) committed(o *delivered) {
+	d.log.Debug("object delivered", "key", o.plan.Key, "records", o.plan.Records, "bytes", o.plan.Bytes)
+	if obs := d.cfg.Observer; obs != nil {
+		obs.Delivered(d.cfg.Stream.Name, o.out)
 	}
 }
 
@@ -221,40 +268,28 @@ func (d *Deliverer) plan(st *firehose.StreamInfo, span buffer.Span) (Plan, error
 }
 
 // deliver writes the planned object, retrying with backoff until it is
-// stored or ctx ends, then commits the log past it. It reports false when
-// the loop must stop.
-func (d *Deliverer) deliver(ctx context.Context, p Plan) bool {
+// stored or ctx ends. It returns nil when the loop must stop; the caller
+// commits the range.
+func (d *Deliverer) deliver(ctx context.Context, p Plan) *delivered {
 	backoff := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		start := d.now()
 		out, err := d.write(ctx, p)
 		if err == nil {
-			if err := d.cfg.Log.Commit(ctx, p.To, nil); err != nil {
-				if ctx.Err() != nil {
-					return false
-				}
-				d.log.Error("commit delivered range", "to", p.To, "err", err)
-			} else {
-				d.log.Debug("object delivered", "key", p.Key, "records", p.Records, "bytes", p.Bytes)
-				if o := d.cfg.Observer; o != nil {
-					out.Plan, out.Took = p, d.now().Sub(start)
-					o.Delivered(d.cfg.Stream.Name, out)
-				}
-				return true
-			}
-		} else {
-			if ctx.Err() != nil {
-				return false
-			}
-			if o := d.cfg.Observer; o != nil {
-				o.Failed(d.cfg.Stream.Name, p, err)
-			}
-			d.log.Warn("delivery failed; the records stay buffered and will be retried",
-				"key", p.Key, "attempt", attempt, "retry_in", backoff, "error_code", ErrorCode(err), "err", err)
+			out.Plan, out.Took = p, d.now().Sub(start)
+			return &delivered{plan: p, out: out}
 		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if o := d.cfg.Observer; o != nil {
+			o.Failed(d.cfg.Stream.Name, p, err)
+		}
+		d.log.Warn("delivery failed; the records stay buffered and will be retried",
+			"key", p.Key, "attempt", attempt, "retry_in", backoff, "error_code", ErrorCode(err), "err", err)
 		jitter := time.Duration(rand.Int64N(int64(backoff)/2 + 1))
 		if !d.sleep(ctx, nil, backoff/2+jitter) {
-			return false
+			return nil
 		}
 		backoff = min(backoff*2, 30*time.Second)
 	}
