@@ -132,11 +132,16 @@ func newComparison(b *testing.B, records, size int, names ...string) *comparison
 // (3), BENCH_BUFFER_MB (BufferSizeInMBs, 1) and BENCH_CONCURRENCY
 // (--lambda-concurrency, 4) change the run. BENCH_CPUPROFILE=FILE profiles
 // hydrant's side of each round (FILE.1, ...), BENCH_FUNCTION_CPUPROFILE=DIR
-// the function's instances.
+// the function's instances; BENCH_FUNCTION_GOGC sets GOGC in the function's
+// Environment.
 func BenchmarkLambdaGo(b *testing.B) {
 	n := envInt("BENCH_RECORDS", 400_000)
 	want := dataBytes(n)
 	env := map[string]string{}
+	if v := os.Getenv("BENCH_FUNCTION_GOGC"); v != "" {
+		// The function's own GC setting, in its Environment.
+		env["GOGC"] = v
+	}
 	if dir := os.Getenv("BENCH_FUNCTION_CPUPROFILE"); dir != "" {
 		// The function's instances profile themselves (passthrough/bootstrap).
 		env["PASSTHROUGH_CPUPROFILE"], env["PASSTHROUGH_PROFILE_SECONDS"] = dir, envString("BENCH_FUNCTION_PROFILE_SECONDS", "10")
