@@ -11,14 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/glue"
 	gluetypes "github.com/aws/aws-sdk-go-v2/service/glue/types"
-	"github.com/aws/smithy-go/logging"
 
 	"github.com/hydrant-io/hydrant/internal/catalog"
 	"github.com/hydrant-io/hydrant/internal/compress"
@@ -169,33 +165,12 @@ func inferFrom(in *catalog.Inferrer, path string) error {
 // newGlueClient builds a Glue client as the AWS tools do, with hydrant's
 // fallbacks: the local endpoint, us-east-1 and dummy credentials.
 func newGlueClient(ctx context.Context, endpoint, region string) (*glue.Client, error) {
-	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithLogger(logging.Nop{})}
-	if region != "" {
-		opts = append(opts, awsconfig.WithRegion(region))
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	cfg, endpoint, err := clientConfig(ctx, "catalog infer", endpoint, region)
 	if err != nil {
-		return nil, fmt.Errorf("catalog infer: load AWS configuration: %w", err)
-	}
-	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
-	}
-	credErr := errors.New("no credentials provider")
-	if cfg.Credentials != nil {
-		rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		_, credErr = cfg.Credentials.Retrieve(rctx)
-		cancel()
-	}
-	if credErr != nil {
-		cfg.Credentials = credentials.NewStaticCredentialsProvider("hydrant", "hydrant", "")
+		return nil, err
 	}
 	return glue.NewFromConfig(cfg, func(o *glue.Options) {
-		switch {
-		case endpoint != "":
-			o.BaseEndpoint = aws.String(endpoint)
-		case o.BaseEndpoint == nil:
-			o.BaseEndpoint = aws.String(defaultEndpoint)
-		}
+		o.BaseEndpoint = baseEndpoint(endpoint, o.BaseEndpoint)
 	}), nil
 }
 

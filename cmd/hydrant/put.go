@@ -11,10 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
-	"github.com/aws/smithy-go/logging"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
@@ -206,36 +203,12 @@ func (l *lazyFile) Read(p []byte) (int, error) {
 // credentials when none are configured (hydrant does not check them). The
 // client does not retry by itself: the producer retries only what failed.
 func newFirehoseClient(ctx context.Context, endpoint, region string) (*firehose.Client, error) {
-	// The SDK's own warnings (IMDS fallbacks on a laptop) are noise here.
-	loadOpts := []func(*awsconfig.LoadOptions) error{awsconfig.WithLogger(logging.Nop{})}
-	if region != "" {
-		loadOpts = append(loadOpts, awsconfig.WithRegion(region))
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, loadOpts...)
+	cfg, endpoint, err := clientConfig(ctx, "put", endpoint, region)
 	if err != nil {
-		return nil, fmt.Errorf("put: load AWS configuration: %w", err)
-	}
-	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
-	}
-	// Resolving credentials can mean asking the instance metadata service,
-	// which on a laptop only times out; bound it.
-	credErr := errors.New("no credentials provider")
-	if cfg.Credentials != nil {
-		rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		_, credErr = cfg.Credentials.Retrieve(rctx)
-		cancel()
-	}
-	if credErr != nil {
-		cfg.Credentials = credentials.NewStaticCredentialsProvider("hydrant", "hydrant", "")
+		return nil, err
 	}
 	return firehose.NewFromConfig(cfg, func(o *firehose.Options) {
 		o.Retryer = aws.NopRetryer{}
-		switch {
-		case endpoint != "":
-			o.BaseEndpoint = aws.String(endpoint)
-		case o.BaseEndpoint == nil:
-			o.BaseEndpoint = aws.String(defaultEndpoint)
-		}
+		o.BaseEndpoint = baseEndpoint(endpoint, o.BaseEndpoint)
 	}), nil
 }
