@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -92,29 +91,9 @@ func TestCrashKeepsEveryAcknowledgedRecord(t *testing.T) {
 	if len(acked) < 1000 {
 		t.Fatalf("only %d records acknowledged; the load did not run", len(acked))
 	}
-	var delivered map[string]int
-	waitFor(t, 60*time.Second, "every acknowledged record delivered", func() bool {
-		delivered = map[string]int{}
-		for _, b := range s.bucketFiles("crash") {
-			for _, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
-				delivered[line]++
-			}
-		}
-		for id := range acked {
-			if delivered[id] == 0 {
-				return false
-			}
-		}
-		return true
-	})
-	for id, n := range delivered {
-		if !sent[id] {
-			t.Fatalf("delivered a record nobody sent: %q", id)
-		}
-		if n != 1 {
-			t.Fatalf("record %q delivered %d times", id, n)
-		}
-	}
+	delivered := checkExactlyOnce(t, 60*time.Second, func() (map[string][]byte, error) {
+		return s.bucketFiles("crash"), nil
+	}, acked, sent)
 	t.Logf("%d sent, %d acknowledged, %d delivered (unacknowledged ones may or may not arrive), no duplicates",
 		len(sent), len(acked), len(delivered))
 }

@@ -254,3 +254,40 @@ func requireTool(t *testing.T, name string) string {
 	}
 	return p
 }
+
+// checkExactlyOnce waits until every acknowledged record id appears in the
+// delivered objects (one newline-terminated id per record), then fails on
+// any id delivered twice or never sent. objects lists what is delivered; an
+// error means "not readable yet, try again". It returns the count of each
+// delivered id.
+func checkExactlyOnce(t *testing.T, timeout time.Duration, objects func() (map[string][]byte, error), acked, sent map[string]bool) map[string]int {
+	t.Helper()
+	var delivered map[string]int
+	waitFor(t, timeout, "every acknowledged record delivered", func() bool {
+		objs, err := objects()
+		if err != nil {
+			return false
+		}
+		delivered = map[string]int{}
+		for _, b := range objs {
+			for line := range strings.SplitSeq(strings.TrimSuffix(string(b), "\n"), "\n") {
+				delivered[line]++
+			}
+		}
+		for id := range acked {
+			if delivered[id] == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	for id, n := range delivered {
+		if !sent[id] {
+			t.Fatalf("delivered a record nobody sent: %q", id)
+		}
+		if n != 1 {
+			t.Fatalf("record %q delivered %d times", id, n)
+		}
+	}
+	return delivered
+}

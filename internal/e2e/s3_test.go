@@ -235,33 +235,9 @@ func TestS3OutageLosesNothing(t *testing.T) {
 	wg.Wait()
 
 	sc := s3test.Client(endpoint)
-	var delivered map[string]int
-	waitFor(t, 40*time.Second, "every acknowledged record delivered", func() bool {
-		objs, err := s3Objects(t, sc, "outage")
-		if err != nil {
-			return false
-		}
-		delivered = map[string]int{}
-		for _, b := range objs {
-			for line := range strings.SplitSeq(strings.TrimSuffix(string(b), "\n"), "\n") {
-				delivered[line]++
-			}
-		}
-		for id := range acked {
-			if delivered[id] == 0 {
-				return false
-			}
-		}
-		return true
-	})
-	for id, n := range delivered {
-		if !sent[id] {
-			t.Fatalf("delivered a record nobody sent: %q", id)
-		}
-		if n != 1 {
-			t.Fatalf("record %q delivered %d times", id, n)
-		}
-	}
+	delivered := checkExactlyOnce(t, 40*time.Second, func() (map[string][]byte, error) {
+		return s3Objects(t, sc, "outage")
+	}, acked, sent)
 	t.Logf("%d sent, %d acknowledged (%d before the outage), %d delivered, no duplicates",
 		len(sent), len(acked), down, len(delivered))
 }
