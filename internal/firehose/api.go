@@ -116,7 +116,8 @@ func (s *Service) backendErr(name string, err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, ErrStreamNotFound):
+	case errors.Is(err, ErrStreamNotFound), errors.Is(err, buffer.ErrClosed):
+		// A closed log is a stream deleted while the request was in flight.
 		return awsproto.Errorf(ResourceNotFoundException, "Firehose %s under account %s not found.", name, s.opts.AccountID)
 	case errors.Is(err, ErrStreamExists):
 		return awsproto.Errorf(ResourceInUseException, "Firehose %s under accountId %s already exists", name, s.opts.AccountID)
