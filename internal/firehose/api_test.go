@@ -1,56 +1,18 @@
 package firehose_test
 
 import (
-	"context"
-	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/hydrant-io/hydrant/internal/firehose"
-	"github.com/hydrant-io/hydrant/internal/objstore"
-	"github.com/hydrant-io/hydrant/internal/server"
-	"github.com/hydrant-io/hydrant/internal/stream"
 )
 
-// newAPI serves the Firehose API over a real registry in a temp dir.
+// newAPI serves the Firehose API, with no optional features, over a real
+// registry in a temp dir.
 func newAPI(t *testing.T) func(op, body string) (int, map[string]any) {
 	t.Helper()
-	dir := t.TempDir()
-	store, err := objstore.NewLocal(dir+"/buckets", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := stream.Open(stream.Options{Dir: dir + "/streams", Region: "us-east-1", AccountID: "000000000000", Store: store})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = reg.Close() })
-	svc, err := firehose.NewService(reg, firehose.Options{Region: "us-east-1", AccountID: "000000000000"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := server.New(nil)
-	srv.AddJSONService(svc.JSONService())
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	return func(op, body string) (int, map[string]any) {
-		req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, hs.URL+"/", strings.NewReader(body))
-		req.Header.Set("X-Amz-Target", "Firehose_20150804."+op)
-		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		if ct := resp.Header.Get("Content-Type"); ct != "application/x-amz-json-1.1" {
-			t.Fatalf("%s: content type %q", op, ct)
-		}
-		var m map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&m)
-		return resp.StatusCode, m
-	}
+	call, _ := newFeatureAPI(t, firehose.Features{})
+	return call
 }
 
 const role = `"RoleARN":"arn:aws:iam::000000000000:role/r"`

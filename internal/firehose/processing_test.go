@@ -57,6 +57,9 @@ func newFeatureAPI(t *testing.T, f firehose.Features) (func(op, body string) (in
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
+		if ct := resp.Header.Get("Content-Type"); ct != "application/x-amz-json-1.1" {
+			t.Fatalf("%s: content type %q", op, ct)
+		}
 		var m map[string]any
 		_ = json.NewDecoder(resp.Body).Decode(&m)
 		return resp.StatusCode, m
