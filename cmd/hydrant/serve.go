@@ -110,6 +110,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	c.security.applyMemoryLimit(log)
 	if c.cpuProfile != "" {
 		stop, err := startCPUProfile(c.cpuProfile)
 		if err != nil {
@@ -191,15 +192,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	srv := server.New(log)
 	sec.install(srv)
-	srv.AddJSONService(fh.JSONService())
-	srv.AddJSONService(conv.glue.JSONService())
+	srv.AddService(fh.API())
+	srv.AddService(conv.glue.API())
 	srv.Handle("GET /_hydrant/streams", streamsHandler(reg))
 	srv.Handle("GET /_hydrant/streams/{name}", streamsHandler(reg))
 	srv.Handle("POST /_hydrant/streams/{name}/flush", flushHandler(reg))
 	if err := conv.register(mx.Registry()); err != nil {
 		return err
 	}
-	srv.Handle("GET /_hydrant/metrics", mx.Handler())
+	srv.HandlePublic("GET /_hydrant/metrics", mx.Handler())
 	funcs.register(srv)
 
 	ln, err := net.Listen("tcp", c.listen)
