@@ -113,6 +113,9 @@ func TestConvertErrors(t *testing.T) {
 		{"map of wrong values", openx, `{"m":{"a":"x"}}`, CodeMalformedData},
 		{"array for map", openx, `{"m":[1]}`, CodeMalformedData},
 		{"hive string for int", hive, `{"i":"12"}`, CodeMalformedData},
+		{"hive number for string", hive, `{"s":12}`, ""},
+		{"hive boolean for string", hive, `{"s":true}`, ""},
+		{"hive number for binary", hive, `{"bin":12}`, CodeMalformedData},
 		{"hive nested to string", hive, `{"s":{"a":1}}`, CodeMalformedData},
 		{"hive number", hive, `{"i":12,"ts":"2024-01-02 03:04:05"}`, ""},
 		{"hive iso ts", hive, `{"ts":"2024-01-02"}`, CodeMalformedData},
@@ -278,6 +281,10 @@ func TestDeserializerOptions(t *testing.T) {
 		{"hive default format", Deserializer{Hive: true, TimestampFormats: []string{"yyyy"}},
 			[]string{`{"ts":"1970-01-01 00:00:03.5"}`}, 1, "3500000"},
 		{"hive case-insensitive fields", Deserializer{Hive: true}, []string{`{"USER_ID":"x"}`}, 0, "x"},
+		// A number or boolean in a string column is its JSON text, with
+		// either SerDe (docs/FORMAT.md).
+		{"hive scalars as text", Deserializer{Hive: true}, []string{`{"user_id":12}`, `{"user_id":true}`, `{"user_id":-1.50e3}`, `{"user_id":false}`}, 0, "12 true -1.50e3 false"},
+		{"openx scalars as text", Deserializer{CaseInsensitive: true}, []string{`{"user_id":12}`, `{"user_id":true}`, `{"user_id":-1.50e3}`, `{"user_id":false}`}, 0, "12 true -1.50e3 false"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
