@@ -273,8 +273,12 @@ func TestDeserializerOptions(t *testing.T) {
 		{"case-sensitive", Deserializer{}, []string{`{"User_ID":"u"}`, `{"user_id":"v"}`}, 0, "null v"},
 		{"dots", Deserializer{CaseInsensitive: true, ConvertDots: true}, []string{`{"a.b":5}`}, 2, "5"},
 		{"dots off", Deserializer{CaseInsensitive: true}, []string{`{"a.b":5}`}, 2, "null"},
+		// A mapped column is read from its mapped key only, as OpenX does:
+		// its own name is just another unknown key.
 		{"column mapping", Deserializer{CaseInsensitive: true, ColumnToJSONKey: map[string]string{"ts": "timestamp"}},
-			[]string{`{"timestamp":"1970-01-01T00:00:01Z"}`, `{"ts":2}`}, 1, "1000000 2000000"},
+			[]string{`{"timestamp":"1970-01-01T00:00:01Z"}`, `{"ts":2}`, `{"ts":3,"timestamp":4}`}, 1, "1000000 null 4000000"},
+		{"column mapping reads only the mapped key", Deserializer{CaseInsensitive: true, ColumnToJSONKey: map[string]string{"a_b": "the-int"}},
+			[]string{`{"the-int":1,"a_b":2}`, `{"a_b":8}`, `{"A_B":9,"The-Int":5}`}, 2, "1 null 5"},
 		{"hive millis", Deserializer{Hive: true, TimestampFormats: []string{"millis"}}, []string{`{"ts":1500}`}, 1, "1500000"},
 		{"hive joda", Deserializer{Hive: true, TimestampFormats: []string{"dd/MMM/yyyy:HH:mm:ss Z"}},
 			[]string{`{"ts":"02/Jan/1970:00:00:01 +0100"}`}, 1, "82801000000"},
