@@ -119,6 +119,18 @@ func TestConvertErrors(t *testing.T) {
 		{"hive nested to string", hive, `{"s":{"a":1}}`, CodeMalformedData},
 		{"hive number", hive, `{"i":12,"ts":"2024-01-02 03:04:05"}`, ""},
 		{"hive iso ts", hive, `{"ts":"2024-01-02"}`, CodeMalformedData},
+		// Without TimestampFormats, and when none of them matches, only
+		// java.sql.Timestamp.valueOf's form is read: no 'T', no zone,
+		// seconds required.
+		{"hive ts with T", hive, `{"ts":"2024-01-02T03:04:05"}`, CodeMalformedData},
+		{"hive ts with zone", hive, `{"ts":"2024-01-02 03:04:05Z"}`, CodeMalformedData},
+		{"hive ts with offset", hive, `{"ts":"2024-01-02 03:04:05+02:00"}`, CodeMalformedData},
+		{"hive ts without seconds", hive, `{"ts":"2024-01-02 03:04"}`, CodeMalformedData},
+		{"hive ts with 10 fraction digits", hive, `{"ts":"2024-01-02 03:04:05.1234567891"}`, CodeMalformedData},
+		{"hive ts with a bare dot", hive, `{"ts":"2024-01-02 03:04:05."}`, CodeMalformedData},
+		{"hive ts short fields", hive, `{"ts":" 2024-1-2 3:4:5.123456789 "}`, ""},
+		{"hive formats then iso", Deserializer{Hive: true, TimestampFormats: []string{"dd/MMM/yyyy:HH:mm:ss Z"}}, `{"ts":"2024-01-02T03:04:05Z"}`, CodeMalformedData},
+		{"hive formats then sql", Deserializer{Hive: true, TimestampFormats: []string{"dd/MMM/yyyy:HH:mm:ss Z"}}, `{"ts":"2024-01-02 03:04:05"}`, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -283,7 +295,9 @@ func TestDeserializerOptions(t *testing.T) {
 		{"hive joda", Deserializer{Hive: true, TimestampFormats: []string{"dd/MMM/yyyy:HH:mm:ss Z"}},
 			[]string{`{"ts":"02/Jan/1970:00:00:01 +0100"}`}, 1, "82801000000"},
 		{"hive default format", Deserializer{Hive: true, TimestampFormats: []string{"yyyy"}},
-			[]string{`{"ts":"1970-01-01 00:00:03.5"}`}, 1, "3500000"},
+			[]string{`{"ts":"1970-01-01 00:00:03.5"}`, `{"ts":"1970-1-2 1:02:03.000004"}`, `{"ts":"1971"}`}, 1, "3500000 90123000004 31536000000000"},
+		{"hive no formats", Deserializer{Hive: true},
+			[]string{`{"ts":"1970-01-01 00:00:03.5"}`, `{"ts":"1970-1-2 1:02:03.000004"}`}, 1, "3500000 90123000004"},
 		{"hive case-insensitive fields", Deserializer{Hive: true}, []string{`{"USER_ID":"x"}`}, 0, "x"},
 		// A number or boolean in a string column is its JSON text, with
 		// either SerDe (docs/FORMAT.md).
