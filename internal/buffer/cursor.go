@@ -58,6 +58,12 @@ func (l *SegmentLog) Commit(ctx context.Context, upto uint64, state []byte) erro
 	}
 	clear(l.frames[:k]) // release their segments
 	l.frames = l.frames[k:]
+	for len(l.holes) > 0 && l.holes[0].to <= upto {
+		l.holes = l.holes[1:]
+	}
+	if len(l.holes) > 0 {
+		l.holes[0].from = max(l.holes[0].from, upto)
+	}
 	// A segment followed by one starting at or below upto is delivered;
 	// the last (active) segment always stays.
 	var dead []*segment

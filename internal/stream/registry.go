@@ -440,6 +440,12 @@ type Stats struct {
 	// included: the figure --max-stream-buffer-bytes caps. It is reported
 	// only by logs that know it (the local segment log).
 	LogBytes int64 `json:"logBytes"`
+	// LostRecords and LostBytes are what damage on disk cost when the log
+	// was opened: acknowledged records that could not be read back, and the
+	// damaged bytes quarantined (docs/FORMAT.md, "Recovery at open").
+	// Reported only by logs that know it (the local segment log).
+	LostRecords int64 `json:"lostRecords,omitempty"`
+	LostBytes   int64 `json:"lostBytes,omitempty"`
 }
 
 // Stats reports a stream's buffer.
@@ -457,6 +463,9 @@ func (r *Registry) Stats(name string) (Stats, error) {
 	}
 	if sized, ok := lg.(interface{ BufferedBytes() int64 }); ok {
 		st.LogBytes = sized.BufferedBytes()
+	}
+	if damaged, ok := lg.(interface{ Lost() (int64, int64) }); ok {
+		st.LostRecords, st.LostBytes = damaged.Lost()
 	}
 	upto, _ := lg.Committed()
 	b := lg.Backlog(upto)
