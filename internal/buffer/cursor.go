@@ -64,6 +64,10 @@ func (l *SegmentLog) Commit(ctx context.Context, upto uint64, state []byte) erro
 	if len(l.holes) > 0 {
 		l.holes[0].from = max(l.holes[0].from, upto)
 	}
+	// Everything appended is delivered: the writer replaces the active
+	// segment, so that its space comes back (on a full disk, the only
+	// way Appends can succeed again).
+	retire := upto == l.next && len(l.frames) == 0
 	// A segment followed by one starting at or below upto is delivered;
 	// the last (active) segment always stays.
 	var dead []*segment
@@ -74,6 +78,10 @@ func (l *SegmentLog) Commit(ctx context.Context, upto uint64, state []byte) erro
 	}
 	l.mu.Unlock()
 	l.unreserve(freed)
+	if retire {
+		l.retire.Store(true)
+		l.wake()
+	}
 
 	for _, s := range dead {
 		// A failure here costs disk space only: recovery deletes the

@@ -82,6 +82,15 @@ func (l *SegmentLog) recover() error {
 	if err := l.openCursor(cur.slotSize); err != nil {
 		return err
 	}
+	if cur.slotSize == 0 {
+		// A new log, or a cursor in the single-record format: write the
+		// two-slot file now, while there is room, so that no commit
+		// ever needs new space. On a full disk, committing is what frees
+		// it.
+		if err := l.writeCursor(l.committed, l.state); err != nil {
+			return fmt.Errorf("buffer: create cursor: %w", err)
+		}
+	}
 
 	found, err := listSegments(l.dir)
 	if err != nil {
@@ -137,21 +146,18 @@ func (l *SegmentLog) recover() error {
 }
 
 // finishRecovery makes sure there is an active segment that continues at
-// the right sequence number, and trims the index to the committed cursor.
+// the right sequence number and holds something undelivered (a delivered
+// one is replaced by an empty one, so that its space comes back), and
+// trims the index to the committed cursor.
 func (l *SegmentLog) finishRecovery(next uint64) error {
-	if len(l.segs) == 0 || next < l.committed {
+	if next < l.committed {
 		if len(l.segs) > 0 {
 			// Synced records were lost to damage, but some were
 			// delivered: never hand out a delivered sequence number
 			// again.
 			l.log.Error("buffer: committed cursor is beyond the end of the log", "committed", l.committed, "end", next)
 		}
-		next = max(next, l.committed)
-		seg, err := l.createSegment(next)
-		if err != nil {
-			return fmt.Errorf("buffer: %w", err)
-		}
-		l.segs = append(l.segs, seg)
+		next = l.committed
 	}
 	k, _ := slices.BinarySearchFunc(l.frames, l.committed, func(f frame, seq uint64) int {
 		if f.end() <= seq {
@@ -170,8 +176,24 @@ func (l *SegmentLog) finishRecovery(next uint64) error {
 	}
 	l.used.Store(used)
 	l.next = next
-	l.w.seg = l.segs[len(l.segs)-1]
 	l.w.next = next
+	if n := len(l.segs); n > 0 && len(l.frames) == 0 && (l.segs[n-1].size > segHeaderSize || l.segs[n-1].first != next) {
+		// Everything in the active segment is delivered (or it starts
+		// at the wrong place): start a new one, freeing its space.
+		l.w.seg = l.segs[n-1]
+		if err := l.replaceActive(); err != nil {
+			return fmt.Errorf("buffer: %w", err)
+		}
+		return nil
+	}
+	if len(l.segs) == 0 {
+		seg, err := l.createSegment(next)
+		if err != nil {
+			return fmt.Errorf("buffer: %w", err)
+		}
+		l.segs = append(l.segs, seg)
+	}
+	l.w.seg = l.segs[len(l.segs)-1]
 	return nil
 }
 

@@ -71,6 +71,9 @@ type SegmentLog struct {
 	// (undelivered records, and the damaged bytes quarantined); set
 	// before Open returns.
 	lostRecords, lostBytes int64
+	// retire asks the writer to replace the active segment once
+	// everything in it is delivered.
+	retire atomic.Bool
 }
 
 // hole is a run [from, to) of sequence numbers whose records were lost.

@@ -97,10 +97,7 @@ func (l *SegmentLog) Append(ctx context.Context, b *Batch) (uint64, error) {
 	}
 	l.queue = append(l.queue, r)
 	l.qmu.Unlock()
-	select {
-	case l.kick <- struct{}{}:
-	default:
-	}
+	l.wake()
 
 	select {
 	case <-r.done:
@@ -119,8 +116,17 @@ func (l *SegmentLog) Append(ctx context.Context, b *Batch) (uint64, error) {
 	return seq, err
 }
 
+// wake tells the writer there is something to do.
+func (l *SegmentLog) wake() {
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+}
+
 // run is the writer goroutine: it takes everything queued, writes it as one
 // group, and repeats until Close, answering what was queued before exiting.
+// When asked, it replaces a delivered active segment.
 func (l *SegmentLog) run() {
 	defer close(l.done)
 	w := &l.w
@@ -131,6 +137,9 @@ func (l *SegmentLog) run() {
 		l.queue = l.queue[:0]
 		closed := l.closed
 		l.qmu.Unlock()
+		if l.retire.Swap(false) && !closed {
+			l.retireActive()
+		}
 		if len(w.reqs) == 0 {
 			if closed {
 				return
@@ -158,6 +167,15 @@ func (l *SegmentLog) writeGroup(reqs []*request) int {
 			return len(reqs)
 		}
 		if err := l.repairActive(); err != nil {
+			l.fail(err)
+			l.reject(reqs, w.err)
+			return len(reqs)
+		}
+	}
+	if w.seg == nil {
+		// Replacing a delivered active segment could not create the
+		// new one.
+		if err := l.roll(w.next); err != nil {
 			l.fail(err)
 			l.reject(reqs, w.err)
 			return len(reqs)
@@ -255,7 +273,7 @@ func (l *SegmentLog) writeSync(buf []byte) error {
 // never trusted again.
 func (l *SegmentLog) repairActive() error {
 	w := &l.w
-	if !w.repair {
+	if !w.repair || w.seg == nil {
 		return nil
 	}
 	if err := w.seg.f.Truncate(w.seg.size); err != nil {
@@ -279,6 +297,53 @@ func (l *SegmentLog) fail(err error) {
 	w.err = fmt.Errorf("%w: %w", ErrFull, err)
 	retryAt := l.opts.Now().Add(l.opts.RetryInterval).UnixNano()
 	l.sticky.Store(&stickyError{err: w.err, retryAt: retryAt})
+}
+
+// retireActive replaces the active segment with an empty one when every
+// record in it is delivered, so that its space comes back: without it a
+// disk filled by one segment would stay full once everything is
+// delivered. It runs on the writer goroutine, asked by Commit.
+func (l *SegmentLog) retireActive() {
+	w := &l.w
+	l.mu.Lock()
+	done := l.committed >= w.next && len(l.frames) == 0
+	l.mu.Unlock()
+	if !done || w.seg == nil || w.seg.size <= segHeaderSize {
+		return
+	}
+	if err := l.replaceActive(); err != nil {
+		if w.seg == nil {
+			l.fail(err)
+		} else {
+			l.log.Warn("buffer: cannot delete a delivered segment", "err", err)
+		}
+	}
+}
+
+// replaceActive deletes the active segment, whose records are all
+// delivered, and starts an empty one at the next sequence number. The old
+// file goes first: on a full disk there may be no room for the new one
+// until it has gone. Should the new one fail, there is no active segment
+// (w.seg is nil) until the next append creates it; a crash in
+// between leaves no segment, which recovery handles (the cursor says where
+// the log goes on).
+func (l *SegmentLog) replaceActive() error {
+	w := &l.w
+	old := w.seg
+	if err := os.Remove(old.path); err != nil {
+		return fmt.Errorf("delete delivered segment %s: %w", old.path, err)
+	}
+	l.mu.Lock()
+	if n := len(l.segs); n > 0 && l.segs[n-1] == old {
+		l.segs[n-1] = nil
+		l.segs = l.segs[:n-1]
+	}
+	l.mu.Unlock()
+	if err := old.f.Close(); err != nil {
+		l.log.Warn("buffer: close delivered segment", "segment", old.path, "err", err)
+	}
+	w.seg, w.repair = nil, false
+	return l.roll(w.next)
 }
 
 // reject answers every request still queued in reqs with err.
