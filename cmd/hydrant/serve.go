@@ -190,6 +190,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 	srv := server.New(log)
+	srv.AddHealthCheck("buffer", reg.Health)
 	sec.install(srv)
 	srv.AddJSONService(fh.JSONService())
 	srv.AddJSONService(conv.glue.JSONService())

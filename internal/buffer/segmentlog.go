@@ -269,3 +269,14 @@ func (l *SegmentLog) Committed() (uint64, []byte) {
 // undelivered records that could not be read back, and the damaged bytes
 // that held them (quarantined beside the log; see docs/FORMAT.md).
 func (l *SegmentLog) Lost() (records, bytes int64) { return l.lostRecords, l.lostBytes }
+
+// WriteError returns the failure that makes the log refuse appends (a full
+// disk, a failed write or fsync), or nil while it accepts them. The log
+// retries on its own every Options.RetryInterval, so the error clears once
+// the cause has, even when no append comes to try.
+func (l *SegmentLog) WriteError() error {
+	if s := l.sticky.Load(); s != nil {
+		return s.err
+	}
+	return nil
+}

@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -83,13 +84,22 @@ func TestDiskFullDeliveryMakesRoom(t *testing.T) {
 	}
 	// Puts are refused while the disk is full, and accepted again once
 	// delivery has drained the log.
+	// The health check says so meanwhile, and clears once delivery has
+	// made room, before any Put comes to try.
 	drain := func(what string) {
 		t.Helper()
 		if !put() {
 			t.Fatalf("%s: a Put was accepted on the full disk", what)
 		}
+		s.checkUnready("drain")
 		restartS3()
-		waitFor(t, 60*time.Second, what+": Puts accepted again after delivery", func() bool { return !put() })
+		waitFor(t, 60*time.Second, what+": health ready again after delivery", func() bool {
+			code, _ := s.health()
+			return code == http.StatusOK
+		})
+		if put() {
+			t.Fatalf("%s: a Put was refused once delivery had made room", what)
+		}
 	}
 
 	stopS3()

@@ -31,6 +31,7 @@ type Server struct {
 	budget   *awsproto.Budget
 	limits   Limits
 	tls      *tls.Config // nil: plain HTTP
+	checks   healthChecks
 }
 
 // New builds a server; register services and handlers, then Serve.
@@ -100,7 +101,8 @@ func writeAuthError(w http.ResponseWriter, e *awsproto.Error) {
 // Handle registers a handler for hydrant's own endpoints (metrics, UI, ...).
 func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
-// SetReady marks the server ready: /_hydrant/health answers 200 from then on.
+// SetReady marks the server ready: /_hydrant/health answers 200 from then
+// on, unless a health check (AddHealthCheck) fails.
 func (s *Server) SetReady(ok bool) { s.ready.Store(ok) }
 
 // Handler returns the root handler (for tests that use httptest).
@@ -111,6 +113,10 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	if !s.ready.Load() {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte(`{"status":"starting"}`))
+		return
+	}
+	if reasons := s.checks.failing(); len(reasons) > 0 {
+		writeUnready(w, reasons)
 		return
 	}
 	_, _ = w.Write([]byte(`{"status":"ok"}`))

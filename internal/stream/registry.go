@@ -481,6 +481,31 @@ func (r *Registry) Stats(name string) (Stats, error) {
 	return st, nil
 }
 
+// Health reports every stream whose log refuses records because writes
+// fail (a full disk, a failed write or fsync), one error per stream joined
+// with errors.Join, or nil when none does. It is the buffer's readiness
+// check behind /_hydrant/health: the logs retry on their own, so it clears
+// once the cause has (a full disk once space returns) without a Put having
+// to try. Logs that cannot tell are taken as healthy.
+func (r *Registry) Health() error {
+	var errs []error
+	for _, name := range r.Names() {
+		e, err := r.get(name)
+		if err != nil {
+			continue // deleted since Names
+		}
+		e.mu.Lock()
+		lg := e.log
+		e.mu.Unlock()
+		if w, ok := lg.(interface{ WriteError() error }); ok {
+			if err := w.WriteError(); err != nil {
+				errs = append(errs, fmt.Errorf("stream %s refuses records: %w", name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Names returns the names of every stream, sorted.
 func (r *Registry) Names() []string {
 	r.mu.RLock()
