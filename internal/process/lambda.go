@@ -2,6 +2,7 @@ package process
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,7 +13,7 @@ import (
 
 	"github.com/hydrant-io/hydrant/internal/awsproto"
 	"github.com/hydrant-io/hydrant/internal/deliver"
-	"github.com/hydrant-io/hydrant/internal/firehose"
+	"github.com/hydrant-io/hydrant/internal/streamspec"
 )
 
 // MaxLambdaPayload is Lambda's limit on a synchronous invocation's request
@@ -64,20 +65,20 @@ type lambdaStage struct {
 	stream    string
 	streamARN string
 	region    string
-	cfg       firehose.LambdaProcessor
+	cfg       streamspec.Lambda
 	// slots holds a token for each invocation outstanding, from every
 	// chunk being processed: at most Options.Invocations.
 	slots chan struct{}
 }
 
-func (f *Factory) newLambda(st *firehose.StreamInfo, cfg *firehose.LambdaProcessor) *lambdaStage {
+func (f *Factory) newLambda(st *streamspec.Stream, cfg streamspec.Lambda) *lambdaStage {
 	return &lambdaStage{
 		invoker:   f.invoker,
 		opts:      f.opts,
 		stream:    st.Name,
 		streamARN: st.ARN,
-		region:    regionOf(st.ARN, f.opts.Region),
-		cfg:       *cfg,
+		region:    cmp.Or(st.Region, f.opts.Region),
+		cfg:       cfg,
 		slots:     make(chan struct{}, max(f.opts.Invocations, 1)),
 	}
 }

@@ -144,6 +144,10 @@ func streamDir(root, name string) string { return filepath.Join(root, dirPrefix+
 
 // activate opens the stream's log, marks it ACTIVE and starts delivery.
 func (r *Registry) activate(e *entry) error {
+	spec, err := firehose.Spec(e.info)
+	if err != nil {
+		return fmt.Errorf("open stream %s: %w", e.info.Name, err)
+	}
 	lg, err := r.opts.OpenLog(filepath.Join(e.dir, "log"))
 	if err != nil {
 		return fmt.Errorf("open log of stream %s: %w", e.info.Name, err)
@@ -156,7 +160,7 @@ func (r *Registry) activate(e *entry) error {
 		}
 	}
 	e.deliver = deliver.Start(deliver.Config{
-		Stream:   e.info,
+		Stream:   spec,
 		Log:      lg,
 		Store:    r.opts.Store,
 		Logger:   r.log,
@@ -319,6 +323,11 @@ func (r *Registry) Update(ctx context.Context, name string, fn func(*firehose.St
 	if err := fn(&next); err != nil {
 		return err
 	}
+	// Delivery gets the configuration resolved once, here.
+	spec, err := firehose.Spec(next)
+	if err != nil {
+		return err
+	}
 	prev := e.info
 	e.info = next
 	if err := r.persist(e); err != nil {
@@ -326,7 +335,7 @@ func (r *Registry) Update(ctx context.Context, name string, fn func(*firehose.St
 		return err
 	}
 	if e.deliver != nil {
-		e.deliver.Update(next)
+		e.deliver.Update(spec)
 	}
 	return nil
 }
