@@ -59,3 +59,17 @@ func writeUnready(w http.ResponseWriter, reasons []string) {
 		Reasons []string `json:"reasons"`
 	}{"unready", reasons})
 }
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if !s.ready.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"status":"starting"}`))
+		return
+	}
+	if reasons := s.checks.failing(); len(reasons) > 0 {
+		writeUnready(w, reasons)
+		return
+	}
+	_, _ = w.Write([]byte(`{"status":"ok"}`))
+}
