@@ -588,28 +588,41 @@ func (r *segReader) frame(off int64) (frameInfo, int, string, error) {
 // random bytes as unlikely as a CRC collision, and keeps the search cheap:
 // most offsets fail on their first bytes.
 func (r *segReader) resync(bad int64, lo uint64) (int64, bool, error) {
-	for c := max(bad+1, segHeaderSize); c+frameOverhead+recordHeader <= r.size; c++ {
-		h, err := r.at(c, frameOverhead)
+	const need = frameOverhead + recordHeader // the smallest frame
+	c := max(bad+1, segHeaderSize)
+	for c+need <= r.size {
+		n := int(min(scanWindow, r.size-c))
+		w, err := r.at(c, n)
 		if err != nil {
 			return 0, false, err
 		}
-		n := binary.LittleEndian.Uint32(h)
-		if n < payloadHeader+recordHeader || n > maxPayload || int64(n) > r.size-c-frameHeader {
-			continue
+		next := c + int64(n-need+1) // where the next window starts
+		for i := 0; i+need <= n; i++ {
+			off := c + int64(i)
+			l := binary.LittleEndian.Uint32(w[i:])
+			if l < payloadHeader+recordHeader || l > maxPayload || int64(l) > r.size-off-frameHeader {
+				continue
+			}
+			seq := binary.LittleEndian.Uint64(w[i+frameHeader:])
+			if seq < lo || seq-lo > uint64(off-bad)/recordHeader {
+				continue
+			}
+			count := binary.LittleEndian.Uint32(w[i+frameHeader+16:])
+			if count == 0 || uint64(count)*recordHeader > uint64(l-payloadHeader) {
+				continue
+			}
+			_, _, reason, err := r.frame(off)
+			if err != nil {
+				return 0, false, err
+			}
+			if reason == "" {
+				return off, true, nil
+			}
+			// frame moved the window: go on after off with a fresh one.
+			next = off + 1
+			break
 		}
-		seq := binary.LittleEndian.Uint64(h[frameHeader:])
-		if seq < lo || seq-lo > uint64(c-bad)/recordHeader {
-			continue
-		}
-		count := binary.LittleEndian.Uint32(h[frameHeader+16:])
-		if count == 0 || uint64(count)*recordHeader > uint64(n-payloadHeader) {
-			continue
-		}
-		if _, _, reason, err := r.frame(c); err != nil {
-			return 0, false, err
-		} else if reason == "" {
-			return c, true, nil
-		}
+		c = next
 	}
 	return 0, false, nil
 }
