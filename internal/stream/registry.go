@@ -448,6 +448,12 @@ type Stats struct {
 	// included: the figure --max-stream-buffer-bytes caps. It is reported
 	// only by logs that know it (the local segment log).
 	LogBytes int64 `json:"logBytes"`
+	// LostRecords and LostBytes are what damage on disk cost when the log
+	// was opened: acknowledged records that could not be read back, and the
+	// damaged bytes quarantined (docs/FORMAT.md, "Recovery at open").
+	// Reported only by logs that know it (the local segment log).
+	LostRecords int64 `json:"lostRecords,omitempty"`
+	LostBytes   int64 `json:"lostBytes,omitempty"`
 }
 
 // Stats reports a stream's buffer.
@@ -466,6 +472,9 @@ func (r *Registry) Stats(name string) (Stats, error) {
 	if sized, ok := lg.(interface{ BufferedBytes() int64 }); ok {
 		st.LogBytes = sized.BufferedBytes()
 	}
+	if damaged, ok := lg.(interface{ Lost() (int64, int64) }); ok {
+		st.LostRecords, st.LostBytes = damaged.Lost()
+	}
 	upto, _ := lg.Committed()
 	b := lg.Backlog(upto)
 	st.Delivered = upto - 1
@@ -478,6 +487,31 @@ func (r *Registry) Stats(name string) (Stats, error) {
 		st.OldestUndelivered = &oldest
 	}
 	return st, nil
+}
+
+// Health reports every stream whose log refuses records because writes
+// fail (a full disk, a failed write or fsync), one error per stream joined
+// with errors.Join, or nil when none does. It is the buffer's readiness
+// check behind /_hydrant/health: the logs retry on their own, so it clears
+// once the cause has (a full disk once space returns) without a Put having
+// to try. Logs that cannot tell are taken as healthy.
+func (r *Registry) Health() error {
+	var errs []error
+	for _, name := range r.Names() {
+		e, err := r.get(name)
+		if err != nil {
+			continue // deleted since Names
+		}
+		e.mu.Lock()
+		lg := e.log
+		e.mu.Unlock()
+		if w, ok := lg.(interface{ WriteError() error }); ok {
+			if err := w.WriteError(); err != nil {
+				errs = append(errs, fmt.Errorf("stream %s refuses records: %w", name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Names returns the names of every stream, sorted.
