@@ -240,8 +240,10 @@ type scanned struct {
 	// voided is set when moves were found incomplete and voided: the state
 	// must be committed before anything is appended.
 	voided bool
-	// orphans counts records found after the last group header.
-	orphans int
+	// orphans counts records found after the last group header; bad
+	// counts records that could not be parsed, with the rest of their
+	// group. Neither is delivered.
+	orphans, bad int
 }
 
 // scanPartitions rebuilds the index of a partition log from its committed
@@ -279,15 +281,17 @@ func scanPartitions(ctx context.Context, pl buffer.Log, mainUpto uint64) (scanne
 		moves  = map[uint64]*move{}
 		run    prun // the records of the group being read
 	)
+	// A record that cannot be parsed (never written by this code; the log
+	// checks its frames) costs its group, not the log: it is counted and
+	// the scan goes on.
+	bad := 0
 	err = pl.Read(ctx, upto, b.To, func(r buffer.Record) error {
 		if len(r.Data) > 0 && r.Data[0] == tagHeader {
 			h, err := parseGroupHeader(r.Data)
-			if err != nil {
-				return fmt.Errorf("partition log record %d: %w", r.Seq, err)
-			}
-			x.next = max(x.next, r.Seq+1)
-			if run.records == 0 {
-				return fmt.Errorf("partition log record %d: %w: a group without records", r.Seq, errBadPartitionRecord)
+			if err != nil || run.records == 0 {
+				bad += run.records + 1
+				run = prun{}
+				return nil
 			}
 			run.to, run.buffered = r.Seq, r.Arrival.UnixMilli()
 			if !x.voided(h.move) {
@@ -302,9 +306,11 @@ func scanPartitions(ctx context.Context, pl buffer.Log, mainUpto uint64) (scanne
 			run = prun{}
 			return nil
 		}
+		// Failures parse as records too: their data is the rest.
 		arrival, _, data, err := parseRec(r.Data)
 		if err != nil {
-			return fmt.Errorf("partition log record %d: %w", r.Seq, err)
+			bad++
+			return nil
 		}
 		if run.records == 0 {
 			run.from = r.Seq
@@ -322,7 +328,7 @@ func scanPartitions(ctx context.Context, pl buffer.Log, mainUpto uint64) (scanne
 	// Appends are atomic, so a group never lacks its header; records
 	// without one would be a broken log, and are not delivered.
 	x.next = max(x.next, b.To)
-	out := scanned{index: x, plan: st.Plan, orphans: run.records}
+	out := scanned{index: x, plan: st.Plan, orphans: run.records, bad: bad}
 	for id, m := range moves {
 		if m.to <= mainUpto {
 			continue // committed in the stream log: complete

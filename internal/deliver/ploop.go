@@ -135,6 +135,9 @@ func (d *Deliverer) runPartitioned(ctx context.Context) {
 	if sc.orphans > 0 {
 		d.log.Error("partition log ends with records of no group; they are not delivered", "records", sc.orphans)
 	}
+	if sc.bad > 0 {
+		d.log.Error("partition log holds records that cannot be read; they and their groups are not delivered", "records", sc.bad)
+	}
 	if sc.voided {
 		d.log.Warn("a move into the partition log was cut short; its records are moved again")
 		if !d.commitParts(ctx, x, sc.plan) {
@@ -347,7 +350,7 @@ type partDone struct {
 func (d *Deliverer) partCommitted(o *partDone) {
 	d.log.Debug("partition object delivered", "partition", describePart(string(o.plan.Part)), "key", o.plan.Key,
 		"records", o.plan.Records, "bytes", o.plan.Bytes)
-	if obs := d.cfg.Observer; obs != nil && o.plan.Part[0] != kindBackup {
+	if obs := d.cfg.Observer; obs != nil && o.plan.Part[0] != kindBackup && o.out.Plan.ObjectID != "" {
 		obs.Delivered(d.cfg.Stream.Name, o.out)
 	}
 }
@@ -434,6 +437,14 @@ func (d *Deliverer) planPart(st *streamspec.Stream, x *pindex, part *bpart) (ppl
 // it is stored or ctx ends, then marks its records delivered in x. It
 // returns nil when the loop must stop; the caller commits the state.
 func (d *Deliverer) deliverPart(ctx context.Context, x *pindex, p pplan) *partDone {
+	if len(x.partRuns(p)) == 0 {
+		// Only a plan redone after its records were lost (a damaged
+		// partition log) gets here: nothing is left to write.
+		d.log.Error("planned partition object has no records left in the partition log; skipping it",
+			"partition", describePart(string(p.Part)), "key", p.Key, "from", p.From, "to", p.To)
+		x.delivered(string(p.Part), p.To)
+		return &partDone{plan: p}
+	}
 	plan := Plan{From: p.From, To: p.To, Bucket: p.Bucket, Key: p.Key, Compression: p.Compression,
 		ObjectID: p.ObjectID, Time: p.Time, Records: p.Records, Bytes: p.Bytes}
 	out, ok := d.retry(ctx, plan, func() (Delivery, error) { return d.writePart(ctx, x, p) })
