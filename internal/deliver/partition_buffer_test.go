@@ -22,7 +22,7 @@ import (
 // waitFor polls cond (state reached by the loop's goroutine).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
@@ -36,8 +36,8 @@ func flush(t *testing.T, d *deliver.Deliverer) {
 	t.Helper()
 	select {
 	case <-d.Flush():
-	case <-time.After(10 * time.Second):
-		t.Fatal("flush not done after 10s")
+	case <-time.After(30 * time.Second):
+		t.Fatal("flush not done after 30s")
 	}
 }
 
@@ -65,6 +65,7 @@ func buffered(t *testing.T, size int64) streamspec.Stream {
 // that does not stays buffered, across a restart too, and what was
 // delivered before the restart is not delivered again.
 func TestPartitionsBufferAcrossMoves(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, buffered(t, 2048))
 	d := deliver.Start(e.config(e.store, nil, 0))
 	defer func() { d.Stop() }()
@@ -109,7 +110,8 @@ func TestPartitionsBufferAcrossMoves(t *testing.T) {
 // SizeInMBs of its own partition (not SizeInMBs divided among the
 // partitions of a batch, as when partitions lived one batch).
 func TestPartitionObjectSizes(t *testing.T) {
-	const size = 64 << 10
+	t.Parallel()
+	const size = 32 << 10
 	e := newEnv(t, buffered(t, size))
 	d := deliver.Start(e.config(e.store, nil, 0))
 	defer d.Stop()
@@ -117,11 +119,13 @@ func TestPartitionObjectSizes(t *testing.T) {
 		r := fmt.Sprintf(`{"c":"%d","i":%d,"p":"`, p, i)
 		return r + strings.Repeat("x", 1023-len(r)-2) + `"}`
 	}
-	const parts, perPart = 10, 200
-	for i := range perPart {
+	const parts, perPart, perPut = 10, 100, 5
+	for i := 0; i < perPart; i += perPut {
 		var recs []string
 		for p := range parts {
-			recs = append(recs, rec(p, i))
+			for j := i; j < i+perPut; j++ {
+				recs = append(recs, rec(p, j))
+			}
 		}
 		e.put(t, recs...)
 	}
@@ -143,7 +147,7 @@ func TestPartitionObjectSizes(t *testing.T) {
 				t.Errorf("%s: an object of %d bytes, over the %d-byte hint", p, n, size)
 			}
 			// Every object but the flushed remainder is full, give or
-			// take one move's group.
+			// take one move's group (a quarter of the hint at most).
 			if i < len(s)-1 && n < size*3/4 {
 				t.Errorf("%s: objects %v: partitions must fill their own objects", p, s)
 				break
@@ -158,6 +162,7 @@ func TestPartitionObjectSizes(t *testing.T) {
 // TestPartitionIntervalFromOldestBuffered: each partition's interval counts
 // from its own oldest buffered record, not from the stream's.
 func TestPartitionIntervalFromOldestBuffered(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		st := partitioned(t, "c=!{partitionKeyFromQuery:c}/")
 		st.Destination.Buffering = streamspec.Buffering{Bytes: 64 << 20, Interval: time.Minute}
@@ -192,6 +197,7 @@ func TestPartitionIntervalFromOldestBuffered(t *testing.T) {
 // with records buffered, across moves; once delivered a partition no
 // longer counts.
 func TestActivePartitionsAreBufferedOnes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, buffered(t, 64<<20))
 	obs := &partitionObs{}
 	d := deliver.Start(e.config(e.store, obs, 2))
@@ -224,6 +230,7 @@ func TestActivePartitionsAreBufferedOnes(t *testing.T) {
 // TestPartitionBuffersSurviveRestart: what was moved stays buffered across a
 // restart, is not moved again, and is delivered once.
 func TestPartitionBuffersSurviveRestart(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, buffered(t, 64<<20))
 	d := deliver.Start(e.config(e.store, nil, 0))
 	e.put(t, `{"c":"a","n":1}`, `{"c":"b","n":2}`)
@@ -284,6 +291,7 @@ func holds(b *buffer.Batch, s string) bool {
 // whose stream-log commit was lost (a crash in between) counts: after the
 // restart the stream log's cursor moves past it and nothing is moved twice.
 func TestMoveWithoutStreamCommit(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, buffered(t, 64<<20))
 	main := &failingLog{Log: e.log}
 	main.failCommit.Store(true)
@@ -313,6 +321,7 @@ func TestMoveWithoutStreamCommit(t *testing.T) {
 // could record that (the next start finds it): the records it did append
 // are never delivered, and the range is moved again.
 func TestIncompleteMoveIsVoided(t *testing.T) {
+	t.Parallel()
 	for _, crash := range []bool{false, true} {
 		t.Run(fmt.Sprintf("crash=%v", crash), func(t *testing.T) {
 			e := newEnv(t, buffered(t, 64<<20))

@@ -220,6 +220,7 @@ func applyDefaults(d *ExtendedS3Destination) {
 	if d.Prefix == nil {
 		d.Prefix = ptr("")
 	}
+	fillProcessorDefaults(d)
 }
 
 // Describe renders a stream the way DescribeDeliveryStream shows it: for an

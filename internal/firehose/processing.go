@@ -59,6 +59,51 @@ var allowedParams = map[string]map[string]bool{
 	ProcessorCloudWatchLogProcessing: {"DataMessageExtraction": true},
 }
 
+// lambdaParamOrder is the order in which DescribeDeliveryStream lists a
+// Lambda processor's parameters (as AWS returns them).
+var lambdaParamOrder = []string{"LambdaArn", "NumberOfRetries", "RoleArn", "BufferSizeInMBs", "BufferIntervalInSeconds"}
+
+// fillProcessorDefaults gives each Lambda processor of d the parameters AWS
+// fills in and DescribeDeliveryStream shows when they are not given:
+// NumberOfRetries 3, RoleArn the destination's role, BufferSizeInMBs 1 and
+// BufferIntervalInSeconds 60, listed in AWS's order. Given values are kept
+// as given; d's ProcessingConfiguration is replaced, never modified.
+func fillProcessorDefaults(d *ExtendedS3Destination) {
+	pc := d.ProcessingConfiguration
+	if pc == nil {
+		return
+	}
+	defaults := map[string]string{
+		"NumberOfRetries":         strconv.Itoa(DefaultLambdaRetries),
+		"BufferSizeInMBs":         strconv.Itoa(DefaultLambdaBufferBytes >> 20),
+		"BufferIntervalInSeconds": strconv.Itoa(int(DefaultLambdaBufferInterval / time.Second)),
+	}
+	if role := deref(d.RoleARN); role != "" {
+		defaults["RoleArn"] = role
+	}
+	out := *pc
+	out.Processors = make([]Processor, len(pc.Processors))
+	for i, pr := range pc.Processors {
+		if pr.Type == ProcessorLambda {
+			given := map[string]string{}
+			for _, prm := range pr.Parameters {
+				given[prm.ParameterName] = prm.ParameterValue
+			}
+			params := make([]ProcessorParameter, 0, len(lambdaParamOrder))
+			for _, name := range lambdaParamOrder {
+				if v, ok := given[name]; ok {
+					params = append(params, ProcessorParameter{ParameterName: name, ParameterValue: v})
+				} else if v, ok := defaults[name]; ok {
+					params = append(params, ProcessorParameter{ParameterName: name, ParameterValue: v})
+				}
+			}
+			pr.Parameters = params
+		}
+		out.Processors[i] = pr
+	}
+	d.ProcessingConfiguration = &out
+}
+
 // lambdaARN matches an unqualified or qualified function ARN in any
 // partition: arn:aws:lambda:us-east-1:123456789012:function:name[:qualifier].
 var lambdaARN = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:[a-zA-Z0-9_-]{1,140}(:(\$LATEST|[a-zA-Z0-9_-]{1,128}))?$`)

@@ -22,19 +22,15 @@ func (s *Service) getBatch() *buffer.Batch {
 	return new(buffer.Batch)
 }
 
+// maxPooledBatch is the largest batch kept for reuse: what idle pools hold
+// is not charged to the in-flight budget, so it stays small; larger
+// batches go to the garbage collector.
+const maxPooledBatch = 1 << 20
+
 func (s *Service) putBatch(b *buffer.Batch) {
-	if cap(b.Bytes()) <= 8<<20 {
+	if cap(b.Bytes()) <= maxPooledBatch {
 		s.batches.Put(b)
 	}
-}
-
-func (s *Service) getOut() *[]byte {
-	if p, ok := s.outs.Get().(*[]byte); ok {
-		*p = (*p)[:0]
-		return p
-	}
-	b := make([]byte, 0, 64<<10)
-	return &b
 }
 
 func (s *Service) putRecord(ctx context.Context, body []byte) (any, error) {
