@@ -114,6 +114,11 @@ type router struct {
 	fresh    int                    // destination partitions new in this move
 	bad      map[string]string      // partition id → why its prefix cannot be used
 	exceeded bool
+	id       []byte // the id of the record being routed
+	// own, when set, copies records' data (it is only valid during the
+	// call otherwise) into arena.
+	own   bool
+	arena arena
 }
 
 func newRouter(st *streamspec.Stream, x *pindex, maxParts int) *router {
@@ -144,25 +149,26 @@ func (rt *router) group(id string) *groupBatch {
 }
 
 func (rt *router) route(r Rec) error {
-	q := make(map[string]string, len(rt.qkeys))
-	l := make(map[string]string, len(rt.lkeys))
-	for _, set := range []struct {
-		ns   string
-		ks   []string
-		from map[string]string
-		to   map[string]string
-	}{{keys.NSPartitionKeyFromQuery, rt.qkeys, r.QueryKeys, q}, {keys.NSPartitionKeyFromLambda, rt.lkeys, r.LambdaKeys, l}} {
-		for _, k := range set.ks {
-			v, ok := set.from[k]
-			if !ok {
-				rt.reject(r, CodePartitionKeyMissing, fmt.Sprintf("The record has no value for !{%s:%s}.", set.ns, k))
-				return nil
-			}
-			set.to[k] = v
+	rt.id = append(rt.id[:0], kindData)
+	for _, k := range rt.qkeys {
+		v, ok := r.QueryKeys[k]
+		if !ok {
+			rt.reject(r, CodePartitionKeyMissing, fmt.Sprintf("The record has no value for !{%s:%s}.", keys.NSPartitionKeyFromQuery, k))
+			return nil
 		}
+		rt.id = appendPartKey(rt.id, 'q', k, v)
 	}
-	id := dataPartID(rt.qkeys, rt.lkeys, q, l)
-	if rt.cur[id] == nil {
+	for _, k := range rt.lkeys {
+		v, ok := r.LambdaKeys[k]
+		if !ok {
+			rt.reject(r, CodePartitionKeyMissing, fmt.Sprintf("The record has no value for !{%s:%s}.", keys.NSPartitionKeyFromLambda, k))
+			return nil
+		}
+		rt.id = appendPartKey(rt.id, 'l', k, v)
+	}
+	g := rt.cur[string(rt.id)]
+	if g == nil {
+		id := string(rt.id)
 		if why, ok := rt.bad[id]; ok {
 			rt.reject(r, CodePrefixEvaluation, why)
 			return nil
@@ -181,9 +187,20 @@ func (rt *router) route(r Rec) error {
 			}
 			rt.fresh++
 		}
+		g = rt.group(id)
+	} else if g.bytes >= rt.piece {
+		g = rt.group(g.part)
 	}
-	rt.group(id).addRec(r.Arrival, r.Seq, r.Data)
+	rt.add(g, r.Arrival, r.Seq, r.Data)
 	return nil
+}
+
+// add adds a record to a group, copying its data when the router owns it.
+func (rt *router) add(g *groupBatch, arrival time.Time, seq uint64, data []byte) {
+	if rt.own {
+		data = rt.arena.copy(data, maxPieceBytes)
+	}
+	g.addRec(arrival, seq, data)
 }
 
 // check evaluates a new partition's prefix once, at its first record, so
@@ -239,6 +256,9 @@ func (d *Deliverer) move(ctx context.Context, st *streamspec.Stream, x *pindex, 
 		d.window = pl.ChunkBytes() * int64(max(pl.Chunks(), 1))
 	}
 	rt := newRouter(st, x, d.cfg.MaxPartitions)
+	// Without a pipeline records come straight from the log, valid only
+	// during the call.
+	rt.own = pl == nil
 	p := Plan{From: span.From, To: span.To}
 	err = d.produce(ctx, p, pl, rt.route, func(fs []Failure) {
 		for _, f := range fs {
@@ -249,8 +269,9 @@ func (d *Deliverer) move(ctx context.Context, st *streamspec.Stream, x *pindex, 
 		return false, err
 	}
 	if st.Backup.Enabled {
+		rt.own = true
 		err := d.cfg.Log.Read(ctx, span.From, span.To, func(r buffer.Record) error {
-			rt.group(backupPartID).addRec(r.Arrival, r.Seq, r.Data)
+			rt.add(rt.group(backupPartID), r.Arrival, r.Seq, r.Data)
 			return nil
 		})
 		if err != nil {
@@ -265,9 +286,7 @@ func (d *Deliverer) move(ctx context.Context, st *streamspec.Stream, x *pindex, 
 	errs := make([]error, len(rt.pieces))
 	var wg sync.WaitGroup
 	for i, g := range rt.pieces {
-		g.b.Add(appendGroupHeader(nil, groupHeader{
-			move: id, mainFrom: span.From, mainTo: span.To, groups: len(rt.pieces), index: i, part: g.part,
-		}))
+		g.seal(groupHeader{move: id, mainFrom: span.From, mainTo: span.To, groups: len(rt.pieces), index: i, part: g.part})
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -301,8 +320,11 @@ func (d *Deliverer) move(ctx context.Context, st *streamspec.Stream, x *pindex, 
 	return rt.exceeded, nil
 }
 
-// moveHints returns how much of the stream log one move takes and how long
-// the oldest record may wait for one. With a Lambda processor that is
+// maxMoveBytes bounds the stream-log bytes of one move.
+const maxMoveBytes = 16 << 20
+
+// moveHints returns how much of the stream log makes a move due and how
+// long the oldest record may wait for one. With a Lambda processor that is
 // Firehose's pre-Lambda buffer: BufferSizeInMBs for each invocation the
 // pipeline keeps in flight (window, as the last move found it), and
 // BufferIntervalInSeconds. Otherwise the records wait a second, so that a
@@ -315,7 +337,7 @@ func moveHints(st *streamspec.Stream, window int64) (bytes int64, wait time.Dura
 	if l := st.Processing.Lambda; l.Enabled {
 		wait = l.BufferInterval
 	}
-	return min(max(bytes, 1<<20), 16<<20), wait
+	return min(max(bytes, 1<<20), maxMoveBytes), wait
 }
 
 // partSeed is the seed of a partition object's random parts.

@@ -142,25 +142,27 @@ func parseFailure(b []byte) (Failure, error) {
 }
 
 // dataPartID is the id of a destination partition: its kind, then each
-// partition key the Prefix uses with its value, in the Prefix's order.
+// partition key the Prefix uses with its value, in the Prefix's order
+// (appendPartKey).
 func dataPartID(qkeys, lkeys []string, q, l map[string]string) string {
-	var b []byte
-	b = append(b, kindData)
-	for _, set := range []struct {
-		ns   byte
-		keys []string
-		vals map[string]string
-	}{{'q', qkeys, q}, {'l', lkeys, l}} {
-		for _, k := range set.keys {
-			v := set.vals[k]
-			b = append(b, set.ns)
-			b = binary.AppendUvarint(b, uint64(len(k)))
-			b = append(b, k...)
-			b = binary.AppendUvarint(b, uint64(len(v)))
-			b = append(b, v...)
-		}
+	b := []byte{kindData}
+	for _, k := range qkeys {
+		b = appendPartKey(b, 'q', k, q[k])
+	}
+	for _, k := range lkeys {
+		b = appendPartKey(b, 'l', k, l[k])
 	}
 	return string(b)
+}
+
+// appendPartKey appends one key of a destination partition id: ns is 'q'
+// (partitionKeyFromQuery) or 'l' (partitionKeyFromLambda).
+func appendPartKey(b []byte, ns byte, k, v string) []byte {
+	b = append(b, ns)
+	b = binary.AppendUvarint(b, uint64(len(k)))
+	b = append(b, k...)
+	b = binary.AppendUvarint(b, uint64(len(v)))
+	return append(b, v...)
 }
 
 // partKeys decodes a destination partition id into a lookup for
@@ -262,13 +264,26 @@ func (d *decoder) bytes() []byte {
 	return v
 }
 
-// groupBatch builds one group's Append: records first, the header last.
+// groupBatch gathers one group's records, by reference, and then builds its
+// Append (seal): records first, the header last, in one buffer of the
+// right size.
 type groupBatch struct {
 	part    string
-	b       buffer.Batch
+	recs    []groupRec
+	framed  int // bytes the records take framed, at most
 	records int
 	bytes   int64 // record data, without the framing
 	oldest  time.Time
+	b       buffer.Batch
+}
+
+// groupRec is a record of a group: data with its arrival and sequence
+// number, or an error-output record already framed.
+type groupRec struct {
+	arrival time.Time
+	seq     uint64
+	data    []byte
+	framed  []byte
 }
 
 func (g *groupBatch) note(arrival time.Time, n int) {
@@ -279,16 +294,35 @@ func (g *groupBatch) note(arrival time.Time, n int) {
 	g.bytes += int64(n)
 }
 
-// addRec adds a destination or backup record.
+// addRec adds a destination or backup record; data must stay unchanged
+// until seal.
 func (g *groupBatch) addRec(arrival time.Time, seq uint64, data []byte) {
-	_ = g.b.AddWith(recHeaderMax+len(data), func(dst []byte) (int, error) {
-		return len(appendRec(dst[:0], arrival, seq, data)), nil
-	})
+	g.recs = append(g.recs, groupRec{arrival: arrival, seq: seq, data: data})
+	g.framed += 4 + recHeaderMax + len(data)
 	g.note(arrival, len(data))
 }
 
 // addFailure adds an error-output record.
 func (g *groupBatch) addFailure(f Failure) {
-	g.b.Add(appendFailure(nil, f))
+	b := appendFailure(nil, f)
+	g.recs = append(g.recs, groupRec{framed: b})
+	g.framed += 4 + len(b)
 	g.note(f.Arrival, len(f.Raw))
+}
+
+// seal builds the group's batch, ending with its header.
+func (g *groupBatch) seal(h groupHeader) {
+	hdr := appendGroupHeader(nil, h)
+	g.b.Grow(g.framed + 4 + len(hdr))
+	for _, r := range g.recs {
+		if r.framed != nil {
+			g.b.Add(r.framed)
+			continue
+		}
+		_ = g.b.AddWith(recHeaderMax+len(r.data), func(dst []byte) (int, error) {
+			return len(appendRec(dst[:0], r.arrival, r.seq, r.data)), nil
+		})
+	}
+	g.recs = nil
+	g.b.Add(hdr)
 }

@@ -15,7 +15,7 @@ func appendGroup(t *testing.T, l buffer.Log, h groupHeader, records ...string) u
 	for i, r := range records {
 		g.addRec(time.UnixMilli(int64(1000+i)), uint64(i+1), []byte(r))
 	}
-	g.b.Add(appendGroupHeader(nil, h))
+	g.seal(h)
 	first, err := l.Append(context.Background(), &g.b)
 	if err != nil {
 		t.Fatal(err)

@@ -196,7 +196,9 @@ func (d *Deliverer) runPartitioned(ctx context.Context) {
 		switch {
 		case moveDue && (part == nil || preferMove):
 			preferMove = false
-			span, err := d.cfg.Log.Cut(cursor, moveBytes)
+			// A move takes what is there, up to maxMoveBytes: a backlog
+			// (a flush, catching up) moves in few, large steps.
+			span, err := d.cfg.Log.Cut(cursor, maxMoveBytes)
 			if err == nil {
 				exceeded, err = d.move(ctx, st, x, span)
 			}
