@@ -186,6 +186,11 @@ func (d *Deliverer) runPartitioned(ctx context.Context) {
 			end = b.To
 		}
 		flush.take(d, end)
+		if done == nil {
+			// Waiters hear of what is delivered and committed, even
+			// while the loop stays busy.
+			flush.settle(cursor, x)
+		}
 		now := d.now()
 		moveBytes, moveWait := moveHints(st, d.window)
 		moveDue := !b.Empty() && (b.Bytes >= moveBytes || !now.Before(b.Oldest.Add(moveWait)) || flush.due(cursor))
@@ -243,6 +248,7 @@ func (d *Deliverer) runPartitioned(ctx context.Context) {
 			if done != nil {
 				d.partCommitted(done)
 				done = nil
+				flush.settle(cursor, x)
 			}
 			if done = d.deliverPart(ctx, x, p); done == nil {
 				return
