@@ -168,8 +168,9 @@ func (d *Deliverer) run(ctx context.Context) {
 		if !b.Empty() {
 			end = b.To
 		}
+		// Waiters are told by advance once the records are committed
+		// (settle, or the next plan's commit), not when merely stored.
 		flush.take(d, end)
-		flush.advance(cursor)
 		if b.Empty() {
 			if !settle() {
 				return

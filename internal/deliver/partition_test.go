@@ -300,7 +300,16 @@ func TestPartitionedRedoWritesSameKeys(t *testing.T) {
 		t.Fatalf("the plan of b must be pending: %s (%v)", raw, err)
 	}
 	fs.fixed.Store(true)
-	e.run(t, e.config(fs, nil, 0))
+	d = deliver.Start(e.config(fs, nil, 0))
+	select {
+	case <-d.Idle():
+	case <-time.After(30 * time.Second):
+		t.Fatal("delivery did not finish")
+	}
+	if ps := d.PartitionStats(); ps != (deliver.PartitionStats{}) {
+		t.Errorf("partition buffers after the redo: %+v", ps)
+	}
+	d.Stop()
 	final := e.objects(t, "bkt")
 	if len(final) != 4 {
 		t.Fatalf("after the redo %d objects, want 4 (one per partition, no duplicates): %v", len(final), keysOf(final))

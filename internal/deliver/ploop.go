@@ -159,6 +159,7 @@ func (d *Deliverer) runPartitioned(ctx context.Context) {
 		if done = d.deliverPart(ctx, x, p); done == nil {
 			return
 		}
+		d.setPartitionStats(x)
 	}
 	var (
 		flush      pflush
