@@ -6,8 +6,8 @@ import (
 )
 
 // TestForget: a stream's pipeline, cached while the stream delivers, is
-// dropped by Forget (the registry's Deleted hook, wired to it as hydrant
-// serve does; internal/stream tests the hook), while other streams keep
+// dropped by Forget (the registry calls it when the stream is deleted, as
+// TestDeletedHook in internal/stream checks), while other streams keep
 // theirs.
 func TestForget(t *testing.T) {
 	t.Parallel()
@@ -17,10 +17,10 @@ func TestForget(t *testing.T) {
 		st := streamWith(proc("AppendDelimiterToRecord"))
 		st.Name = name
 		if p, err := f.Pipeline(ctx, st); err != nil || p == nil {
-			t.Fatalf("%s: %v %v", name, p, err)
+			t.Fatalf("pipeline of %s: %v %v", name, p, err)
 		}
 	}
-	cachedNames := func() map[string]bool {
+	cached := func() map[string]bool {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		out := map[string]bool{}
@@ -29,11 +29,11 @@ func TestForget(t *testing.T) {
 		}
 		return out
 	}
-	if c := cachedNames(); !c["gone"] || !c["kept"] {
-		t.Fatalf("pipelines cached: %v, want both streams", c)
+	if c := cached(); !c["gone"] || !c["kept"] {
+		t.Fatalf("cached pipelines: %v, want both streams", c)
 	}
 	f.Forget("gone")
-	if c := cachedNames(); c["gone"] || !c["kept"] {
-		t.Fatalf("pipelines cached after forgetting gone: %v, want kept only", c)
+	if c := cached(); c["gone"] || !c["kept"] {
+		t.Fatalf("cached after Forget(gone): %v, want kept only", c)
 	}
 }

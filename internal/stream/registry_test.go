@@ -183,12 +183,11 @@ func TestPartitionedStream(t *testing.T) {
 	_ = r.Close()
 }
 
-// TestDeletedHook: Options.Deleted is called with the stream's name once
-// its delivery loop has stopped (hydrant serve wires it to the processors'
-// Factory.Forget), and only for the stream deleted.
+// TestDeletedHook: Options.Deleted is called with a deleted stream's name
+// once its delivery loop has stopped (hydrant serve wires it to the
+// processors' Forget), and not for the streams that stay.
 func TestDeletedHook(t *testing.T) {
 	dir := t.TempDir()
-	ctx := context.Background()
 	store, err := objstore.NewLocal(filepath.Join(dir, "buckets"), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -200,6 +199,7 @@ func TestDeletedHook(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
+	ctx := context.Background()
 	for _, n := range []string{"gone", "kept"} {
 		if _, err := r.Create(ctx, config(n)); err != nil {
 			t.Fatal(err)
@@ -209,6 +209,6 @@ func TestDeletedHook(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(deleted) != 1 || deleted[0] != "gone" {
-		t.Fatalf("Deleted called with %v", deleted)
+		t.Fatalf("Deleted called with %v, want [gone]", deleted)
 	}
 }
