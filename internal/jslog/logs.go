@@ -24,6 +24,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hydrant-io/hydrant/internal/buffer"
+	"github.com/hydrant-io/hydrant/internal/natsd"
 )
 
 // Options configure the logs of a Logs.
@@ -108,7 +109,7 @@ func New(ctx context.Context, nc *nats.Conn, o Options) (*Logs, error) {
 }
 
 // StreamName is the JetStream stream that holds the log called name.
-func StreamName(name string) string { return streamPrefix + encode(name) }
+func StreamName(name string) string { return streamPrefix + natsd.Token(name) }
 
 // Open opens (creating if needed) the log called name: any string, such as
 // "ds-orders/log". Its stream's limits follow the Options.
@@ -116,7 +117,7 @@ func (ls *Logs) Open(ctx context.Context, name string) (*Log, error) {
 	if name == "" {
 		return nil, errors.New("jslog: empty log name")
 	}
-	enc := encode(name)
+	enc := natsd.Token(name)
 	maxBytes := ls.opts.MaxBytes
 	if maxBytes <= 0 {
 		maxBytes = -1
@@ -166,7 +167,7 @@ func (ls *Logs) Open(ctx context.Context, name string) (*Log, error) {
 // must be closed on every node (the registry deletes a stream's logs after
 // stopping it).
 func (ls *Logs) Delete(ctx context.Context, name string) error {
-	enc := encode(name)
+	enc := natsd.Token(name)
 	if err := ls.js.DeleteStream(ctx, streamPrefix+enc); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return fmt.Errorf("jslog: delete %s: %w", name, err)
 	}
@@ -182,7 +183,7 @@ func (ls *Logs) List(ctx context.Context) ([]string, error) {
 	names := ls.js.StreamNames(ctx)
 	for n := range names.Name() {
 		if enc, ok := strings.CutPrefix(n, streamPrefix); ok {
-			if name, err := decode(enc); err == nil {
+			if name, err := natsd.FromToken(enc); err == nil {
 				out = append(out, name)
 			}
 		}
@@ -191,43 +192,6 @@ func (ls *Logs) List(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("jslog: list logs: %w", err)
 	}
 	return out, nil
-}
-
-// encode maps a log name onto the characters JetStream stream names,
-// subject tokens and KV keys all allow: letters, digits and '-' stay,
-// every other byte becomes _XX (hex).
-func encode(name string) string {
-	var b strings.Builder
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' {
-			b.WriteByte(c)
-			continue
-		}
-		fmt.Fprintf(&b, "_%02X", c)
-	}
-	return b.String()
-}
-
-// decode reverses encode.
-func decode(enc string) (string, error) {
-	var b strings.Builder
-	for i := 0; i < len(enc); i++ {
-		if enc[i] != '_' {
-			b.WriteByte(enc[i])
-			continue
-		}
-		if i+2 >= len(enc) {
-			return "", fmt.Errorf("jslog: bad log name %q", enc)
-		}
-		var c byte
-		if _, err := fmt.Sscanf(enc[i+1:i+3], "%02X", &c); err != nil {
-			return "", fmt.Errorf("jslog: bad log name %q", enc)
-		}
-		b.WriteByte(c)
-		i += 2
-	}
-	return b.String(), nil
 }
 
 // isFull reports whether a publish error means the log (or the account's
