@@ -3,6 +3,7 @@ package jslog_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -54,7 +55,7 @@ func harness(srv *natsd.Server, prefix string, o jslog.Options) func(t *testing.
 				o := o
 				o.MaxBytes = lo.MaxBytes
 				ls, nc := logs(t, o)
-				l, err := ls.Open(t.Context(), id+name)
+				l, err := ls.Open(t.Context(), id+name, "log")
 				if err != nil {
 					return nil, err
 				}
@@ -103,9 +104,9 @@ func TestNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	names := []string{"ds-a.b/log", "ds-../log", "ds-x_y-z/spool", "ds-UPPER9/log"}
+	names := []string{"a.b", "..", "x_y-z", "UPPER9"}
 	for _, n := range names {
-		l, err := ls.Open(t.Context(), n)
+		l, err := ls.Open(t.Context(), n, "log")
 		if err != nil {
 			t.Fatalf("Open(%q): %v", n, err)
 		}
@@ -122,6 +123,26 @@ func TestNames(t *testing.T) {
 	for _, n := range names {
 		if !have[n] {
 			t.Errorf("List() = %q, missing %q", got, n)
+		}
+	}
+	// Delete removes every log of one stream, and only those.
+	for _, kind := range []string{"log", "spool"} {
+		l, err := ls.Open(t.Context(), "a", kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Close()
+	}
+	if err := ls.Delete(t.Context(), "a"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = ls.List(t.Context())
+	if strings.Join(got, ",") != strings.Join(names, ",") && len(got) != len(names) {
+		t.Fatalf("after deleting a: List() = %q", got)
+	}
+	for _, n := range got {
+		if n == "a" {
+			t.Fatalf("after deleting a: List() = %q", got)
 		}
 	}
 }

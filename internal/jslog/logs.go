@@ -111,9 +111,18 @@ func New(ctx context.Context, nc *nats.Conn, o Options) (*Logs, error) {
 // StreamName is the JetStream stream that holds the log called name.
 func StreamName(name string) string { return streamPrefix + natsd.Token(name) }
 
-// Open opens (creating if needed) the log called name: any string, such as
-// "ds-orders/log". Its stream's limits follow the Options.
-func (ls *Logs) Open(ctx context.Context, name string) (*Log, error) {
+// logName is the name of a delivery stream's log of one kind ("log", the
+// records; others such as a partition spool): "<stream>/<kind>".
+func logName(stream, kind string) string { return stream + "/" + kind }
+
+// Open opens (creating if needed) the log of one kind of a delivery stream
+// (a stream has its record log, "log", and may have others). Its
+// JetStream stream's limits follow the Options.
+func (ls *Logs) Open(ctx context.Context, stream, kind string) (buffer.Log, error) {
+	return ls.open(ctx, logName(stream, kind))
+}
+
+func (ls *Logs) open(ctx context.Context, name string) (*Log, error) {
 	if name == "" {
 		return nil, errors.New("jslog: empty log name")
 	}
@@ -163,10 +172,25 @@ func (ls *Logs) Open(ctx context.Context, name string) (*Log, error) {
 	return l, nil
 }
 
-// Delete removes the log called name, its records and its cursor. The log
-// must be closed on every node (the registry deletes a stream's logs after
-// stopping it).
-func (ls *Logs) Delete(ctx context.Context, name string) error {
+// Delete removes every log of a delivery stream, records and cursors. The
+// logs must be closed on this node; other nodes' handles fail from then on
+// (the registry deletes a stream's logs after stopping its delivery).
+func (ls *Logs) Delete(ctx context.Context, stream string) error {
+	names, err := ls.names(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if strings.HasPrefix(n, stream+"/") && !strings.Contains(n[len(stream)+1:], "/") {
+			if err := ls.deleteLog(ctx, n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (ls *Logs) deleteLog(ctx context.Context, name string) error {
 	enc := natsd.Token(name)
 	if err := ls.js.DeleteStream(ctx, streamPrefix+enc); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return fmt.Errorf("jslog: delete %s: %w", name, err)
@@ -177,8 +201,25 @@ func (ls *Logs) Delete(ctx context.Context, name string) error {
 	return nil
 }
 
-// List returns the names of every log in the JetStream account.
+// List returns the delivery streams that have logs.
 func (ls *Logs) List(ctx context.Context) ([]string, error) {
+	names, err := ls.names(ctx)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, n := range names {
+		if i := strings.LastIndexByte(n, '/'); i > 0 && !seen[n[:i]] {
+			seen[n[:i]] = true
+			out = append(out, n[:i])
+		}
+	}
+	return out, nil
+}
+
+// names returns the names of every log in the JetStream account.
+func (ls *Logs) names(ctx context.Context) ([]string, error) {
 	var out []string
 	names := ls.js.StreamNames(ctx)
 	for n := range names.Name() {

@@ -44,13 +44,13 @@ const DefaultTTL = 5 * time.Second
 
 // Target is what the leases are for: the stream registry.
 type Target interface {
-	// Streams returns the streams this node can deliver.
-	Streams() []string
-	// Acquired starts delivering stream, fenced with token. An error gives
-	// the lease back.
-	Acquired(ctx context.Context, stream string, token uint64) error
-	// Released stops delivering stream and returns once it has stopped.
-	Released(stream string)
+	// DeliverableStreams returns the streams this node can deliver.
+	DeliverableStreams() []string
+	// StartDelivery starts delivering stream, its logs fenced with token.
+	// An error gives the lease back.
+	StartDelivery(ctx context.Context, stream string, token uint64) error
+	// StopDelivery stops delivering stream and returns once it has stopped.
+	StopDelivery(stream string)
 }
 
 // Options configure a Manager.
@@ -287,13 +287,13 @@ func (m *Manager) lose(stream, why string) {
 		return
 	}
 	m.log.Warn("lease: lost the delivery of a stream", "stream", stream, "why", why)
-	m.target.Released(stream)
+	m.target.StopDelivery(stream)
 }
 
 // balance takes free streams this node should deliver and hands back
 // those another live node is preferred for.
 func (m *Manager) balance(ctx context.Context) {
-	streams := m.target.Streams()
+	streams := m.target.DeliverableStreams()
 	want := map[string]bool{}
 	for _, s := range streams {
 		want[s] = true
@@ -384,7 +384,7 @@ func (m *Manager) acquire(ctx context.Context, stream string, rev uint64) {
 	m.mu.Unlock()
 	m.log.Info("lease: delivering stream", "stream", stream, "token", nrev)
 	actx, cancel := context.WithTimeout(ctx, 2*m.o.TTL)
-	err = m.target.Acquired(actx, stream, nrev)
+	err = m.target.StartDelivery(actx, stream, nrev)
 	cancel()
 	if err != nil {
 		m.log.Warn("lease: could not start delivery; giving the lease back", "stream", stream, "err", err)
@@ -407,7 +407,7 @@ func (m *Manager) handBack(ctx context.Context, stream string, h *held) {
 	rev := h.rev
 	m.mu.Unlock()
 	m.log.Info("lease: handing a stream over", "stream", stream)
-	m.target.Released(stream)
+	m.target.StopDelivery(stream)
 	if err := m.leases.Delete(ctx, natsd.Token(stream), jetstream.LastRevision(rev)); err != nil && ctx.Err() == nil {
 		m.log.Warn("lease: delete lease", "stream", stream, "err", err)
 	}
@@ -423,7 +423,7 @@ func (m *Manager) Close(ctx context.Context) {
 	m.owned = map[string]*held{}
 	m.mu.Unlock()
 	for s, h := range owned {
-		m.target.Released(s)
+		m.target.StopDelivery(s)
 		_ = m.leases.Delete(ctx, natsd.Token(s), jetstream.LastRevision(h.rev))
 	}
 	_ = m.nodes.Delete(ctx, natsd.Token(m.o.Node))

@@ -42,9 +42,9 @@ type fakeTarget struct {
 	node string
 }
 
-func (f *fakeTarget) Streams() []string { return f.h.streams }
+func (f *fakeTarget) DeliverableStreams() []string { return f.h.streams }
 
-func (f *fakeTarget) Acquired(ctx context.Context, s string, token uint64) error {
+func (f *fakeTarget) StartDelivery(ctx context.Context, s string, token uint64) error {
 	h := f.h
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -58,7 +58,7 @@ func (f *fakeTarget) Acquired(ctx context.Context, s string, token uint64) error
 	return nil
 }
 
-func (f *fakeTarget) Released(s string) {
+func (f *fakeTarget) StopDelivery(s string) {
 	h := f.h
 	h.mu.Lock()
 	defer h.mu.Unlock()
