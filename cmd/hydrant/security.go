@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -22,7 +23,15 @@ type securityConfig struct {
 	insecure         bool
 	tlsCert, tlsKey  string
 	maxInflightBytes byteSize
+	maxConnections   int
+	allowedHosts     string
+	memoryLimit      byteSize
 }
+
+// memoryOverhead is what hydrant may hold besides request bodies (buffers
+// of delivery, Parquet conversion, functions' plumbing): the default soft
+// memory limit is --max-inflight-bytes plus this.
+const memoryOverhead = 256 << 20
 
 // register adds the flags to fs.
 func (c *securityConfig) register(fs *flag.FlagSet) {
@@ -32,12 +41,18 @@ func (c *securityConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM private key file for --tls-cert")
 	c.maxInflightBytes = awsproto.DefaultMaxInflightBytes
 	fs.Var(&c.maxInflightBytes, "max-inflight-bytes", "request body bytes all in-flight requests may hold at once (e.g. 256MiB); beyond it requests get \"Slow down.\"")
+	fs.Var(&c.memoryLimit, "memory-limit", "soft limit of the Go heap, so garbage never grows RSS past it (default --max-inflight-bytes + 256MiB; GOMEMLIMIT, if set, wins)")
+	fs.IntVar(&c.maxConnections, "max-connections", server.DefaultMaxConnections, "open connections served at once; more wait to be accepted")
+	fs.StringVar(&c.allowedHosts, "allowed-hosts", "", "comma-separated host names (and their subdomains) to serve besides loopback names when listening on loopback without --credentials (the DNS-rebinding guard)")
 }
 
 // validate checks the flags that must go together.
 func (c *securityConfig) validate() error {
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return fmt.Errorf("serve: --tls-cert and --tls-key go together: give both or neither")
+	}
+	if c.maxConnections < 1 {
+		return fmt.Errorf("serve: --max-connections must be at least 1, got %d", c.maxConnections)
 	}
 	return nil
 }
@@ -47,6 +62,10 @@ type security struct {
 	verifier *awsproto.Verifier
 	tls      *tls.Config
 	limits   server.Limits
+	// checkHost is set on loopback without credentials: only loopback
+	// names (and allowedHosts) may be in a request's Host.
+	checkHost    bool
+	allowedHosts []string
 }
 
 // load reads the credentials and the certificate, and refuses a
@@ -54,7 +73,12 @@ type security struct {
 // runs before anything is opened or listened on, so a refusal leaves
 // nothing behind.
 func (c *securityConfig) load(ctx context.Context, listen string, log *slog.Logger) (*security, error) {
-	sec := &security{limits: server.Limits{MaxInflightBytes: int64(c.maxInflightBytes)}}
+	sec := &security{limits: server.Limits{MaxInflightBytes: int64(c.maxInflightBytes), MaxConnections: c.maxConnections}}
+	for h := range strings.SplitSeq(c.allowedHosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			sec.allowedHosts = append(sec.allowedHosts, h)
+		}
+	}
 	path := c.credentials
 	if path == "" {
 		path = os.Getenv("HYDRANT_CREDENTIALS")
@@ -74,7 +98,8 @@ func (c *securityConfig) load(ctx context.Context, listen string, log *slog.Logg
 		}
 		switch {
 		case loopback:
-			log.Info("no --credentials: accepting any request, signed or not; loopback only")
+			sec.checkHost = true
+			log.Info("no --credentials: accepting any request, signed or not; loopback only, and only for loopback host names (see --allowed-hosts)")
 		case c.insecure:
 			log.Warn("--insecure: no --credentials on a non-loopback address: accepting any request, signed or not, from anyone who can reach it", "listen", listen)
 		default:
@@ -92,10 +117,27 @@ func (c *securityConfig) load(ctx context.Context, listen string, log *slog.Logg
 	return sec, nil
 }
 
+// applyMemoryLimit sets the Go runtime's soft memory limit: request bodies
+// and what is decoded from them are bounded by the in-flight budget, and
+// the limit makes the garbage collector return the rest before RSS grows
+// past budget plus overhead, whatever the number of clients.
+func (c *securityConfig) applyMemoryLimit(log *slog.Logger) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	limit := int64(c.memoryLimit)
+	if limit <= 0 {
+		limit = int64(c.maxInflightBytes) + memoryOverhead
+	}
+	debug.SetMemoryLimit(limit)
+	log.Debug("soft memory limit", "bytes", limit)
+}
+
 // install hands the prepared security to the server; call it before the
 // services are added or after, but before Serve.
 func (sec *security) install(srv *server.Server) {
 	srv.SetLimits(sec.limits)
+	srv.SetHostCheck(sec.checkHost, sec.allowedHosts)
 	if sec.verifier != nil {
 		srv.SetVerifier(sec.verifier)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Credentials are the access keys a Verifier accepts: every profile of an
@@ -23,8 +24,13 @@ type Credential struct {
 	// SessionToken, when the profile sets aws_session_token, must be sent
 	// as X-Amz-Security-Token by requests signed with this key.
 	SessionToken string
-	// Profile is the section of the credentials file the key came from.
+	// Profile is the section of the credentials file the key came from
+	// (for a temporary key: the identity it was issued to).
 	Profile string
+	// Expires, when set, is when a temporary key stops being accepted.
+	Expires time.Time
+	// ARN, when set, is the caller's identity (STS GetCallerIdentity).
+	ARN string
 }
 
 // NewCredentials builds a key set from explicit credentials (tests, or

@@ -17,9 +17,19 @@ var modelFiles embed.FS
 // the same messages, as the real service.
 type Model struct {
 	Metadata struct {
-		APIVersion   string `json:"apiVersion"`
-		TargetPrefix string `json:"targetPrefix"`
-		Protocol     string `json:"protocol"`
+		APIVersion   string   `json:"apiVersion"`
+		TargetPrefix string   `json:"targetPrefix"`
+		Protocol     string   `json:"protocol"`
+		Protocols    []string `json:"protocols"`
+		JSONVersion  string   `json:"jsonVersion"`
+		XMLNamespace string   `json:"xmlNamespace"`
+		// EndpointPrefix and SigningName name the service in a SigV4
+		// credential scope (the signing name, when set, wins).
+		EndpointPrefix string `json:"endpointPrefix"`
+		SigningName    string `json:"signingName"`
+		// AWSQueryCompatible marks a former awsQuery service served over
+		// JSON or CBOR: its errors carry x-amzn-query-error.
+		AWSQueryCompatible *struct{} `json:"awsQueryCompatible"`
 	} `json:"metadata"`
 	Operations map[string]Operation `json:"operations"`
 	Shapes     map[string]*Shape    `json:"shapes"`
@@ -27,8 +37,10 @@ type Model struct {
 
 // Operation is one API operation of a model.
 type Operation struct {
-	Name  string    `json:"name"`
-	Input *ShapeRef `json:"input"`
+	Name   string     `json:"name"`
+	Input  *ShapeRef  `json:"input"`
+	Output *ShapeRef  `json:"output"`
+	Errors []ShapeRef `json:"errors"`
 }
 
 // ShapeRef points at a shape, with member-level traits.
@@ -36,6 +48,10 @@ type ShapeRef struct {
 	Shape        string `json:"shape"`
 	Location     string `json:"location"`
 	LocationName string `json:"locationName"`
+	// ResultWrapper names the element an awsQuery result is wrapped in.
+	ResultWrapper string `json:"resultWrapper"`
+	// Flattened lists and maps repeat their members without a wrapper.
+	Flattened bool `json:"flattened"`
 }
 
 // Shape is one shape of a model with the constraints Coral checks.
@@ -50,6 +66,15 @@ type Shape struct {
 	Max      *float64  `json:"max"`
 	Pattern  string    `json:"pattern"`
 	Enum     []string  `json:"enum"`
+	// Flattened lists and maps repeat their members without a wrapper
+	// element (awsQuery, restXml).
+	Flattened bool `json:"flattened"`
+	// TimestampFormat overrides a protocol's default timestamp encoding.
+	TimestampFormat string `json:"timestampFormat"`
+	// Exception marks an error shape; Error carries its awsQuery code and
+	// HTTP status.
+	Exception bool        `json:"exception"`
+	Error     *ErrorTrait `json:"error"`
 
 	pattern *pattern
 }
@@ -70,6 +95,14 @@ func (s *Shape) UnmarshalJSON(b []byte) error {
 	*s = Shape(aux.plain)
 	s.Member = aux.Member
 	return nil
+}
+
+// ErrorTrait is an error shape's "error" trait: the code awsQuery clients
+// match (IAM's NoSuchEntityException is "NoSuchEntity") and its HTTP status.
+type ErrorTrait struct {
+	Code           string `json:"code"`
+	HTTPStatusCode int    `json:"httpStatusCode"`
+	SenderFault    bool   `json:"senderFault"`
 }
 
 // Member is a structure member, kept in model order so validation errors come

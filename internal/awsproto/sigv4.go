@@ -20,6 +20,7 @@ const (
 	IncompleteSignatureException        = "IncompleteSignatureException"
 	InvalidSignatureException           = "InvalidSignatureException"
 	UnrecognizedClientException         = "UnrecognizedClientException"
+	ExpiredTokenException               = "ExpiredTokenException"
 )
 
 // Messages AWS sends with those errors (see docs/AUTH.md for the evidence).
@@ -29,6 +30,8 @@ const (
 	msgSignatureMismatch = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
 	msgHostNotSigned     = "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
 	msgBothAuthForms     = "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header."
+	msgExpiredToken      = "The security token included in the request is expired"
+	msgTargetNotSigned   = "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization."
 )
 
 const (
@@ -65,10 +68,12 @@ type SigningService struct {
 type Identity struct {
 	AccessKeyID string
 	Profile     string
-	Region      string
-	Service     string
-	Time        time.Time
-	Presigned   bool
+	// ARN is the identity a temporary key was issued to (STS), if any.
+	ARN       string
+	Region    string
+	Service   string
+	Time      time.Time
+	Presigned bool
 }
 
 // Verifier checks AWS Signature Version 4 on incoming requests, in the
@@ -77,6 +82,9 @@ type Identity struct {
 // be copied after first use.
 type Verifier struct {
 	Credentials *Credentials
+	// Temporary, when set, is asked for keys the credentials file does not
+	// hold: STS sessions and the keys hydrant gives its hosted functions.
+	Temporary KeySource
 	// MaxSkew bounds the distance between a request's date and Now;
 	// zero means DefaultMaxSkew.
 	MaxSkew time.Duration
@@ -87,6 +95,35 @@ type Verifier struct {
 	Logger *slog.Logger
 
 	keys keyCache
+}
+
+// KeySource finds the secret of an access key that is not in the
+// credentials file (temporary keys). Lookup must be safe for concurrent use.
+type KeySource interface {
+	Lookup(accessKeyID string) (Credential, bool)
+}
+
+func (v *Verifier) lookup(akid string) (Credential, bool) {
+	if v.Credentials != nil {
+		if c, ok := v.Credentials.Lookup(akid); ok {
+			return c, true
+		}
+	}
+	if v.Temporary != nil {
+		return v.Temporary.Lookup(akid)
+	}
+	return Credential{}, false
+}
+
+// hasSignedHeader reports whether the ';'-separated lower-case list holds
+// name.
+func hasSignedHeader(list, name string) bool {
+	for h := range strings.SplitSeq(list, ";") {
+		if strings.TrimSpace(h) == name {
+			return true
+		}
+	}
+	return false
 }
 
 // Signed is a request whose signature fields have been parsed and whose
@@ -158,15 +195,26 @@ func (v *Verifier) Check(r *http.Request, svc SigningService) (*Signed, *Error) 
 	if e := checkScope(parts, svc, stamp); e != nil {
 		return nil, e
 	}
-	cred, ok := v.Credentials.Lookup(parts[0])
+	cred, ok := v.lookup(parts[0])
 	if !ok || (cred.SessionToken != "" && cred.SessionToken != f.token) {
 		return nil, sigErr(UnrecognizedClientException, msgInvalidToken)
+	}
+	if !cred.Expires.IsZero() && !t.Before(cred.Expires) {
+		// A temporary key (STS) past its expiry: AWS's answer for an
+		// expired session token.
+		return nil, sigErr(ExpiredTokenException, msgExpiredToken)
+	}
+	if r.Header.Get("X-Amz-Target") != "" && !hasSignedHeader(f.signedHeaders, "x-amz-target") {
+		// The operation of an awsJson request is its X-Amz-Target: left
+		// unsigned, a captured Describe could be replayed as a Delete.
+		// botocore and every SDK sign it.
+		return nil, sigErr(InvalidSignatureException, msgTargetNotSigned)
 	}
 	return &Signed{
 		v: v, r: r, svc: svc, secret: cred.SecretAccessKey, stamp: stamp,
 		scope:         strings.TrimRight(f.credential, "/")[len(parts[0])+1:],
 		signedHeaders: f.signedHeaders, signature: f.signature,
-		id: Identity{AccessKeyID: cred.AccessKeyID, Profile: cred.Profile, Region: parts[2], Service: parts[3], Time: t, Presigned: presigned},
+		id: Identity{AccessKeyID: cred.AccessKeyID, Profile: cred.Profile, ARN: cred.ARN, Region: parts[2], Service: parts[3], Time: t, Presigned: presigned},
 	}, nil
 }
 
@@ -423,11 +471,21 @@ func checkScope(parts [5]string, svc SigningService, stamp string) *Error {
 // verifying anything, so that one port can route a request to the service
 // it was signed for. ok is false for unsigned or malformed requests.
 func RequestScope(r *http.Request) (region, service string, ok bool) {
+	parts, ok := requestCredential(r)
+	if !ok {
+		return "", "", false
+	}
+	return parts[2], parts[3], true
+}
+
+// requestCredential reads the Credential of a request's signature (header
+// or presigned form) without verifying anything.
+func requestCredential(r *http.Request) ([5]string, bool) {
 	cred := ""
 	if auth := r.Header.Get("Authorization"); auth != "" {
 		_, after, found := strings.Cut(auth, "Credential=")
 		if !found {
-			return "", "", false
+			return [5]string{}, false
 		}
 		cred = after
 		if i := strings.IndexAny(cred, " ,"); i >= 0 {
@@ -437,10 +495,7 @@ func RequestScope(r *http.Request) (region, service string, ok bool) {
 		cred = r.URL.Query().Get("X-Amz-Credential")
 	}
 	parts, e := splitCredential(cred)
-	if e != nil {
-		return "", "", false
-	}
-	return parts[2], parts[3], true
+	return parts, e == nil
 }
 
 func sigErr(typ, msg string) *Error {

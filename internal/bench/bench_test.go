@@ -41,7 +41,7 @@ func startHydrant(tb testing.TB, dir string, opts stream.Options) *inProcess {
 		tb.Fatal(err)
 	}
 	srv := server.New(nil)
-	srv.AddJSONService(fh.JSONService())
+	srv.AddService(fh.API())
 	srv.SetReady(true)
 	// The stats endpoint as cmd/hydrant serves it.
 	srv.Handle("GET /_hydrant/streams/{name}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -45,10 +45,12 @@ func NewService(c *Catalog, log *slog.Logger) (*Service, error) {
 	return &Service{cat: c, model: m, log: log}, nil
 }
 
-// JSONService returns the awsJson dispatcher for the Glue operations.
-func (s *Service) JSONService() *awsproto.JSONService {
-	return &awsproto.JSONService{
+// API returns the awsJson dispatcher for the Glue operations.
+func (s *Service) API() *awsproto.Service {
+	return &awsproto.Service{
 		TargetPrefix: TargetPrefix,
+		SigningName:  "glue",
+		Model:        s.model,
 		MaxBody:      8 << 20,
 		Logger:       s.log,
 		Ops: map[string]awsproto.JSONHandler{

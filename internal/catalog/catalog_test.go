@@ -24,7 +24,7 @@ func glue(t *testing.T, dir string) func(op, body string) (int, map[string]any) 
 		t.Fatal(err)
 	}
 	srv := server.New(nil)
-	srv.AddJSONService(svc.JSONService())
+	srv.AddService(svc.API())
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	return func(op, body string) (int, map[string]any) {

@@ -322,6 +322,7 @@ func TestAuthLoopbackRule(t *testing.T) {
 	}
 	req, _ := http.NewRequest("POST", l.URL+"/", strings.NewReader(`{}`))
 	req.Header.Set("X-Amz-Target", "Firehose_20150804.ListDeliveryStreams")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != 200 {
 		t.Errorf("unsigned request on loopback: %v %v", resp, err)

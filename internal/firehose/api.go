@@ -75,13 +75,16 @@ func NewService(b Backend, opts Options) (*Service, error) {
 	return &Service{opts: opts, backend: b, model: m, log: log}, nil
 }
 
-// JSONService returns the awsJson dispatcher for the Firehose operations.
-func (s *Service) JSONService() *awsproto.JSONService {
-	return &awsproto.JSONService{
+// API returns the awsJson dispatcher for the Firehose operations.
+func (s *Service) API() *awsproto.Service {
+	return &awsproto.Service{
 		TargetPrefix: TargetPrefix,
 		SigningName:  SigningName,
+		Model:        s.model,
 		MaxBody:      maxRequestBody,
-		Logger:       s.log,
+		// Records are decoded into a batch about as large as the body.
+		HoldPerByte: 1,
+		Logger:      s.log,
 		Ops: map[string]awsproto.JSONHandler{
 			"CreateDeliveryStream":          s.createDeliveryStream,
 			"DescribeDeliveryStream":        s.describeDeliveryStream,

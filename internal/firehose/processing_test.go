@@ -45,7 +45,7 @@ func newFeatureAPI(t *testing.T, f firehose.Features) (func(op, body string) (in
 		t.Fatal(err)
 	}
 	srv := server.New(nil)
-	srv.AddJSONService(svc.JSONService())
+	srv.AddService(svc.API())
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	return func(op, body string) (int, map[string]any) {

@@ -22,8 +22,13 @@ func (s *Service) getBatch() *buffer.Batch {
 	return new(buffer.Batch)
 }
 
+// maxPooledBatch is the largest batch kept for reuse: what idle pools hold
+// is not charged to the in-flight budget, so it stays small; larger
+// batches go to the garbage collector.
+const maxPooledBatch = 1 << 20
+
 func (s *Service) putBatch(b *buffer.Batch) {
-	if cap(b.Bytes()) <= 8<<20 {
+	if cap(b.Bytes()) <= maxPooledBatch {
 		s.batches.Put(b)
 	}
 }

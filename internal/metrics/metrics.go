@@ -54,8 +54,9 @@ type Buffer struct {
 // Metrics is hydrant's metric set. It implements firehose.PutObserver and
 // deliver.Observer; all methods are safe for concurrent use.
 type Metrics struct {
-	opts Options
-	reg  *prometheus.Registry
+	opts      Options
+	reg       *prometheus.Registry
+	transform transformMetrics
 
 	incomingBytes, incomingRecords, incomingPuts, throttled *prometheus.CounterVec
 
@@ -108,6 +109,7 @@ func New(opts Options) *Metrics {
 		opts.Now = time.Now
 	}
 	m := &Metrics{opts: opts, reg: prometheus.NewRegistry()}
+	m.transform = newTransformMetrics(m.reg)
 	stream := []string{"stream"}
 	counter := func(name, help string) *prometheus.CounterVec {
 		v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, stream)

@@ -230,6 +230,12 @@ func (l *lambdaStage) classify(res []byte, fnErr string, err error) (string, str
 // "Lambda." + the type without "Exception"), else a deadline to
 // Lambda.FunctionTimedOut, else Lambda.Unknown.
 func DefaultClassifyError(err error) (code, message string) {
+	var fc interface{ FirehoseErrorCode() string }
+	if errors.As(err, &fc) {
+		if code := fc.FirehoseErrorCode(); code != "" {
+			return code, messageFor(code, err)
+		}
+	}
 	typ := ""
 	var ae *awsproto.Error
 	var typed interface{ ErrorType() string }
@@ -256,6 +262,22 @@ func DefaultClassifyError(err error) (code, message string) {
 		return CodeUnknown, "The Lambda function could not be invoked: " + err.Error()
 	}
 	return "Lambda." + strings.TrimSuffix(typ, "Exception"), "The Lambda function could not be invoked: " + err.Error()
+}
+
+// messageFor is the message Firehose writes for an invocation that got no
+// answer, where one is known.
+func messageFor(code string, err error) string {
+	switch code {
+	case CodeNotFound:
+		return MsgNotFound
+	case CodeLimitExceeded:
+		return MsgLimitExceeded
+	case CodeAccessDenied:
+		return MsgAccessDenied
+	case CodeTimedOut:
+		return MsgTimedOut
+	}
+	return "The Lambda function could not be invoked: " + err.Error()
 }
 
 // failure is a processing-failed record: the record as the function

@@ -2,7 +2,10 @@ package server
 
 import (
 	"crypto/tls"
+	"net"
 	"time"
+
+	"golang.org/x/net/netutil"
 
 	"github.com/hydrant-io/hydrant/internal/awsproto"
 )
@@ -31,7 +34,15 @@ type Limits struct {
 	IdleTimeout time.Duration
 	// MaxHeaderBytes bounds the request line and headers (64 KiB).
 	MaxHeaderBytes int
+	// MaxConnections bounds the open connections (DefaultMaxConnections);
+	// more wait in the kernel's accept queue. With it, what idle and slow
+	// connections cost is bounded too: each holds at most a first body
+	// chunk of the budget plus net/http's own buffers.
+	MaxConnections int
 }
+
+// DefaultMaxConnections is the default bound on open connections.
+const DefaultMaxConnections = 1024
 
 func (l Limits) withDefaults() Limits {
 	def := func(d *time.Duration, v time.Duration) {
@@ -50,6 +61,9 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxHeaderBytes <= 0 {
 		l.MaxHeaderBytes = 64 << 10
 	}
+	if l.MaxConnections <= 0 {
+		l.MaxConnections = DefaultMaxConnections
+	}
 	return l
 }
 
@@ -57,7 +71,7 @@ func (l Limits) withDefaults() Limits {
 func (s *Server) SetLimits(l Limits) {
 	s.limits = l.withDefaults()
 	s.budget = awsproto.NewBudget(s.limits.MaxInflightBytes, s.limits.InflightWait)
-	for _, svc := range s.json {
+	for _, svc := range s.services() {
 		svc.Budget = s.budget
 	}
 }
@@ -71,7 +85,7 @@ func (s *Server) Budget() *awsproto.Budget { return s.budget }
 // signed requests and are not verified.
 func (s *Server) SetVerifier(v *awsproto.Verifier) {
 	s.verifier = v
-	for _, svc := range s.json {
+	for _, svc := range s.services() {
 		svc.Verifier = v
 	}
 }
@@ -79,8 +93,33 @@ func (s *Server) SetVerifier(v *awsproto.Verifier) {
 // SetTLS makes Serve speak HTTPS (HTTP/2 and HTTP/1.1) with cfg.
 func (s *Server) SetTLS(cfg *tls.Config) { s.tls = cfg }
 
+// Verifier is the server's SigV4 verifier; nil when none is configured.
+func (s *Server) Verifier() *awsproto.Verifier { return s.verifier }
+
+// services are the RPC services added, each once.
+func (s *Server) services() []*awsproto.Service {
+	seen := map[*awsproto.Service]bool{}
+	var out []*awsproto.Service
+	for _, svc := range s.targets {
+		if !seen[svc] {
+			seen[svc] = true
+			out = append(out, svc)
+		}
+	}
+	for _, svc := range s.query {
+		if !seen[svc] {
+			seen[svc] = true
+			out = append(out, svc)
+		}
+	}
+	return out
+}
+
+// limitListener bounds the connections ln hands out at once.
+func limitListener(ln net.Listener, n int) net.Listener { return netutil.LimitListener(ln, n) }
+
 // equip gives a newly added service the server's verifier and budget.
-func (s *Server) equip(svc *awsproto.JSONService) {
+func (s *Server) equip(svc *awsproto.Service) {
 	if svc.Verifier == nil {
 		svc.Verifier = s.verifier
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ func startLimited(t *testing.T, l Limits) (*Server, string) {
 	t.Helper()
 	s := New(nil)
 	s.SetLimits(l)
-	s.AddJSONService(&awsproto.JSONService{TargetPrefix: "T", MaxBody: 16 << 20,
+	s.AddService(&awsproto.Service{TargetPrefix: "T", MaxBody: 16 << 20,
 		Ops: map[string]awsproto.JSONHandler{"Op": func(ctx context.Context, body []byte) (any, error) { return nil, nil }}})
 	s.SetReady(true)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -32,12 +33,13 @@ func startLimited(t *testing.T, l Limits) (*Server, string) {
 	return s, ln.Addr().String()
 }
 
-// TestSlowRequestsCannotExhaustMemory opens many slowloris connections that
-// each announce a 512 KiB body and trickle it. Only what fits the 1 MiB
-// budget is ever admitted; the rest are told "Slow down." at once, and the
-// admitted ones are cut off by the read timeout. Every connection ends,
-// and the budget is whole again afterwards.
-func TestSlowRequestsCannotExhaustMemory(t *testing.T) {
+// TestSlowBodiesDoNotBlockOthers is the slow-body attack of issue 8: many
+// connections announce a 512 KiB body against a 1 MiB budget and trickle
+// it a byte at a time. Each is charged only for what it has sent (one
+// first chunk), so requests that send their bodies at once keep being
+// served meanwhile; the slow ones are cut off by the read timeout, every
+// connection ends, and the budget is whole again afterwards.
+func TestSlowBodiesDoNotBlockOthers(t *testing.T) {
 	s, addr := startLimited(t, Limits{MaxInflightBytes: 1 << 20, InflightWait: 100 * time.Millisecond,
 		ReadHeaderTimeout: 300 * time.Millisecond, ReadTimeout: 700 * time.Millisecond})
 	const conns = 40
@@ -47,6 +49,7 @@ func TestSlowRequestsCannotExhaustMemory(t *testing.T) {
 	}
 	results := make(chan result, conns)
 	var wg sync.WaitGroup
+	started := make(chan struct{}, conns)
 	for range conns {
 		wg.Add(1)
 		go func() {
@@ -59,7 +62,8 @@ func TestSlowRequestsCannotExhaustMemory(t *testing.T) {
 			}
 			defer c.Close()
 			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-			fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: h\r\nX-Amz-Target: T.Op\r\nContent-Length: %d\r\n\r\n{", 512<<10)
+			fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: %s\r\nX-Amz-Target: T.Op\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: %d\r\n\r\n{", addr, 512<<10)
+			started <- struct{}{}
 			stop := make(chan struct{})
 			go func() { // trickle a byte every 50ms until answered
 				for {
@@ -83,15 +87,29 @@ func TestSlowRequestsCannotExhaustMemory(t *testing.T) {
 			results <- result{st, time.Since(start)}
 		}()
 	}
+	for range conns {
+		<-started
+	}
+	// While the slow bodies are open, whole 256 KiB requests are served.
+	for i := range 5 {
+		body := strings.NewReader("{" + strings.Repeat(" ", 256<<10) + "}")
+		req, _ := http.NewRequest("POST", "http://"+addr+"/", body)
+		req.Header.Set("X-Amz-Target", "T.Op")
+		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("fast request %d: %v", i, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("fast request %d during the slow-body attack: %d", i, resp.StatusCode)
+		}
+	}
 	wg.Wait()
 	close(results)
-	slow, cut := 0, 0
 	for r := range results {
 		switch r.status {
-		case http.StatusServiceUnavailable:
-			slow++
-		case 0, http.StatusBadRequest:
-			cut++
+		case 0, http.StatusBadRequest, http.StatusServiceUnavailable:
 		default:
 			t.Errorf("unexpected status %d", r.status)
 		}
@@ -99,9 +117,8 @@ func TestSlowRequestsCannotExhaustMemory(t *testing.T) {
 			t.Errorf("a connection lasted %s", r.elapsed)
 		}
 	}
-	t.Logf("%d told to slow down, %d admitted then cut off; budget peak %d", slow, cut, peak(s))
-	if slow < conns-2 || peak(s) > 1<<20 {
-		t.Errorf("%d told to slow down, %d cut off; budget peak %d", slow, cut, peak(s))
+	if peak(s) > 1<<20 {
+		t.Errorf("budget peak %d over the budget", peak(s))
 	}
 	waitZero(t, s)
 }
@@ -116,7 +133,7 @@ func TestSlowHeadersAreCutOff(t *testing.T) {
 	}
 	defer c.Close()
 	start := time.Now()
-	_, _ = c.Write([]byte("POST / HTTP/1.1\r\nHost: h\r\nX-Slow: "))
+	_, _ = c.Write([]byte("POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "))
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	buf := make([]byte, 512)
 	for {

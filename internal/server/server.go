@@ -1,18 +1,20 @@
-// Package server is hydrant's HTTP front door: it routes AWS API requests to
-// the service that owns them (by X-Amz-Target for awsJson services) and
-// serves hydrant's own endpoints under /_hydrant/.
+// Package server is hydrant's HTTP front door. One port serves every AWS
+// API hydrant implements, told apart the way AWS's SDKs send them: the
+// X-Amz-Target header (awsJson), the Smithy RPC v2 CBOR path, the awsQuery
+// form and its SigV4 credential scope, REST paths (Lambda), and S3
+// (REST-XML) for the rest. hydrant's own endpoints live under /_hydrant/.
+// Before anything is dispatched, the guard refuses what a web page could
+// send (guard.go).
 package server
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -21,16 +23,29 @@ import (
 
 // Server routes requests to hydrant's APIs.
 type Server struct {
-	json  map[string]*awsproto.JSONService
-	mux   *http.ServeMux
-	log   *slog.Logger
-	ready atomic.Bool
-	http  *http.Server
-
+	targets  map[string]*awsproto.Service // awsJson and CBOR, by target prefix
+	query    []*awsproto.Service          // awsQuery services, in registration order
+	rest     []restRoute
+	s3       *restRoute // REST-XML S3: everything no other API claims
+	admin    *http.ServeMux
+	log      *slog.Logger
+	ready    atomic.Bool
+	http     *http.Server
+	guard    guard
 	verifier *awsproto.Verifier // nil: accept any request (loopback only)
 	budget   *awsproto.Budget
 	limits   Limits
 	tls      *tls.Config // nil: plain HTTP
+	// session, when set, authenticates /_hydrant/ requests by a session
+	// (the console's cookie) when they carry no signature.
+	session func(*http.Request) bool
+}
+
+// restRoute is a REST API: every path under prefix, signed for signingName.
+type restRoute struct {
+	signingName string
+	prefix      string
+	h           http.Handler
 }
 
 // New builds a server; register services and handlers, then Serve.
@@ -38,106 +53,108 @@ func New(log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{json: map[string]*awsproto.JSONService{}, mux: http.NewServeMux(), log: log}
+	s := &Server{targets: map[string]*awsproto.Service{}, admin: http.NewServeMux(), log: log,
+		guard: guard{checkHost: true}}
 	s.SetLimits(Limits{})
-	s.mux.HandleFunc("GET /_hydrant/health", s.health)
-	s.mux.HandleFunc("/", s.root)
+	s.HandlePublic("GET /_hydrant/health", http.HandlerFunc(s.health))
 	return s
 }
 
-// AddJSONService routes X-Amz-Target: <svc.TargetPrefix>.<Op> to svc. The
-// service gets the server's verifier and in-flight budget unless it has
-// its own.
-func (s *Server) AddJSONService(svc *awsproto.JSONService) {
-	s.json[svc.TargetPrefix] = svc
+// AddService routes an RPC-style API: awsJson requests whose X-Amz-Target
+// starts with svc.TargetPrefix, RPC v2 CBOR requests to
+// /service/<TargetPrefix>/operation/<Op>, and awsQuery requests signed for
+// svc.SigningName (or, unsigned, naming one of its Actions) when its model
+// speaks awsQuery. The service gets the server's verifier and in-flight
+// budget unless it has its own.
+func (s *Server) AddService(svc *awsproto.Service) {
+	if svc.TargetPrefix != "" {
+		s.targets[svc.TargetPrefix] = svc
+	}
+	if svc.Model != nil && speaks(svc.Model, "query") {
+		s.query = append(s.query, svc)
+	}
 	s.equip(svc)
 }
 
-// AddRESTService routes every path under prefix to h: a REST-JSON API such
-// as Lambda's (/2015-03-31/functions), which is told apart by its path
-// rather than by X-Amz-Target. With a verifier set, each request's SigV4
-// signature is checked for signingName before h sees it; the body (at most
-// maxBody bytes) is read to hash it and handed on unchanged.
-func (s *Server) AddRESTService(signingName, prefix string, maxBody int64, h http.Handler) {
-	guarded := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if v := s.verifier; v != nil {
-			signed, e := v.Check(r, awsproto.SigningService{Name: signingName})
-			if e != nil {
-				writeAuthError(w, e)
-				return
-			}
-			body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-			if err != nil {
-				awsproto.WriteRESTJSONError(w, &awsproto.Error{Type: awsproto.SerializationException, Message: "Could not read request body", Status: http.StatusBadRequest}, nil)
-				return
-			}
-			if int64(len(body)) > maxBody {
-				awsproto.WriteRESTJSONError(w, &awsproto.Error{Type: awsproto.RequestEntityTooLarge, Message: "Request body exceeds the limit of " + strconv.FormatInt(maxBody, 10) + " bytes", Status: http.StatusRequestEntityTooLarge}, nil)
-				return
-			}
-			if _, e := signed.VerifyBody(body); e != nil {
-				writeAuthError(w, e)
-				return
-			}
-			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
-		}
-		h.ServeHTTP(w, r)
-	})
-	s.mux.Handle(prefix, guarded)
-	s.mux.Handle(prefix+"/", guarded)
-}
-
-// writeAuthError answers a request whose signature was refused: REST
-// services send these errors with 403 Forbidden.
-func writeAuthError(w http.ResponseWriter, e *awsproto.Error) {
-	ae := *e
-	if ae.Status < http.StatusInternalServerError {
-		ae.Status = http.StatusForbidden
+// speaks reports whether a model lists protocol.
+func speaks(m *awsproto.Model, protocol string) bool {
+	if m.Metadata.Protocol == protocol {
+		return true
 	}
-	awsproto.WriteRESTJSONError(w, &ae, nil)
+	for _, p := range m.Metadata.Protocols {
+		if p == protocol {
+			return true
+		}
+	}
+	return false
 }
 
-// Handle registers a handler for hydrant's own endpoints (metrics, UI, ...).
-func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+// AddRESTService routes every path under prefix to h: a REST-JSON API such
+// as Lambda's (/2015-03-31/functions), told apart by its path (and, when
+// signed, by its credential scope). With a verifier set, each request's
+// SigV4 signature is checked for signingName before h sees it; the body
+// (at most maxBody bytes) is read to hash it and handed on unchanged.
+func (s *Server) AddRESTService(signingName, prefix string, maxBody int64, h http.Handler) {
+	s.rest = append(s.rest, restRoute{signingName: signingName, prefix: prefix, h: s.signedREST(signingName, maxBody, h)})
+}
 
-// SetReady marks the server ready: /_hydrant/health answers 200 from then on.
+// SetS3 routes S3 (REST-XML) to h: requests signed for "s3", requests to
+// BUCKET.localhost, and every path no other API claims. h verifies its
+// own signatures (S3 signs payloads in its own ways) and answers in S3's
+// XML error shape.
+func (s *Server) SetS3(h http.Handler) {
+	s.s3 = &restRoute{signingName: "s3", prefix: "/", h: h}
+}
+
+// Handle registers one of hydrant's own endpoints (under /_hydrant/) that
+// shows records, logs or code, or changes something: when credentials are
+// configured it requires a SigV4 signature (any service name, e.g.
+// `curl --aws-sigv4 aws:amz:us-east-1:hydrant`) or a console session.
+func (s *Server) Handle(pattern string, h http.Handler) {
+	s.admin.Handle(pattern, s.signedAdmin(h))
+}
+
+// HandlePublic registers one of hydrant's own endpoints that is served
+// without authentication (health, metrics): it must show no record data.
+func (s *Server) HandlePublic(pattern string, h http.Handler) {
+	s.admin.Handle(pattern, h)
+}
+
+// SetSession lets /_hydrant/ requests without a signature in when ok says
+// their session is valid (the console's cookie).
+func (s *Server) SetSession(ok func(*http.Request) bool) { s.session = ok }
+
+// SetReady marks the server ready: /_hydrant/health answers 200 from then
+// on.
 func (s *Server) SetReady(ok bool) { s.ready.Store(ok) }
 
 // Handler returns the root handler (for tests that use httptest).
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
 
-func (s *Server) health(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	if !s.ready.Load() {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte(`{"status":"starting"}`))
+// serveHTTP is the front door: classify, guard, dispatch.
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	rt := s.classify(r)
+	if e := s.guard.check(r, rt.kind); e != nil {
+		s.log.Warn("refused a request a web page could have sent", "reason", e.Message,
+			"method", r.Method, "path", r.URL.Path, "host", r.Host, "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
+		rt.fail(w, e)
 		return
 	}
-	_, _ = w.Write([]byte(`{"status":"ok"}`))
-}
-
-func (s *Server) root(w http.ResponseWriter, r *http.Request) {
-	if target := r.Header.Get("X-Amz-Target"); target != "" {
-		prefix, op, ok := awsproto.SplitTarget(target)
-		if svc := s.json[prefix]; ok && svc != nil {
-			if r.Method != http.MethodPost {
-				awsproto.WriteJSONError(w, &awsproto.Error{Type: "InvalidAction", Message: "Only POST is supported for " + target, Status: http.StatusBadRequest})
-				return
-			}
-			svc.ServeOperation(w, r, op)
-			return
-		}
-		awsproto.WriteJSONError(w, &awsproto.Error{Type: awsproto.UnknownOperationException, Message: "Unknown operation " + target, Status: http.StatusBadRequest})
+	if e := checkContentType(r, rt.kind); e != nil {
+		rt.fail(w, e)
 		return
 	}
-	awsproto.WriteJSONError(w, &awsproto.Error{Type: "InvalidAction", Message: "hydrant serves the Firehose API (POST / with X-Amz-Target) and /_hydrant/*; nothing at " + r.Method + " " + r.URL.Path, Status: http.StatusNotFound})
+	rt.serve(w, r)
 }
 
 // Serve serves on ln until ctx ends, then shuts down gracefully: it stops
 // accepting, lets in-flight requests finish (up to grace) and returns.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
+	if s.limits.MaxConnections > 0 {
+		ln = limitListener(ln, s.limits.MaxConnections)
+	}
 	s.http = &http.Server{
-		Handler:           s.mux,
+		Handler:           s.Handler(),
 		ReadHeaderTimeout: s.limits.ReadHeaderTimeout,
 		ReadTimeout:       s.limits.ReadTimeout,
 		WriteTimeout:      s.limits.WriteTimeout,
@@ -168,4 +185,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 		err = e
 	}
 	return err
+}
+
+// isAdmin reports whether a path is one of hydrant's own.
+func isAdmin(path string) bool {
+	return path == "/_hydrant" || strings.HasPrefix(path, "/_hydrant/")
 }

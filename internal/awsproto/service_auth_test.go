@@ -29,9 +29,9 @@ func decodeError(t *testing.T, w *httptest.ResponseRecorder) (string, string) {
 	return e.Type, e.Message
 }
 
-func TestJSONServiceVerifiesSignatures(t *testing.T) {
+func TestServiceVerifiesSignatures(t *testing.T) {
 	calls := 0
-	svc := &JSONService{
+	svc := &Service{
 		TargetPrefix: "Firehose_20150804", SigningName: "firehose", MaxBody: 1 << 20,
 		Verifier: testVerifier(t),
 		Ops: map[string]JSONHandler{"ListDeliveryStreams": func(ctx context.Context, body []byte) (any, error) {
@@ -87,9 +87,9 @@ type nopCloser struct{ *bytes.Reader }
 
 func (nopCloser) Close() error { return nil }
 
-func TestJSONServiceBudget(t *testing.T) {
+func TestServiceBudget(t *testing.T) {
 	b := NewBudget(100, 20*time.Millisecond)
-	svc := &JSONService{TargetPrefix: "T", MaxBody: 1000, Budget: b,
+	svc := &Service{TargetPrefix: "T", MaxBody: 1000, Budget: b,
 		Ops: map[string]JSONHandler{"Op": func(ctx context.Context, body []byte) (any, error) { return nil, nil }}}
 	held, _ := b.Acquire(context.Background(), 80)
 	r := httptest.NewRequest("POST", "http://h/", bytes.NewReader(make([]byte, 50)))
