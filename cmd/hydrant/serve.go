@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hydrant-io/hydrant/internal/cluster"
 	"github.com/hydrant-io/hydrant/internal/deliver"
 	"github.com/hydrant-io/hydrant/internal/firehose"
 	"github.com/hydrant-io/hydrant/internal/metrics"
@@ -37,6 +38,7 @@ type serveConfig struct {
 	security    securityConfig
 	functions   functionFlags
 	transforms  transformFlags
+	cluster     cluster.Flags
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -57,6 +59,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	c.security.register(fs)
 	c.functions.register(fs)
 	c.transforms.register(fs)
+	c.cluster.Register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -67,6 +70,9 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 		return c, err
 	}
 	if err := c.transforms.check(); err != nil {
+		return c, err
+	}
+	if err := c.cluster.Check(); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
@@ -123,6 +129,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := os.MkdirAll(c.dataDir, 0o755); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
+	// In a cluster, streams, their logs and their delivery are shared
+	// with the other nodes; without the flags, nothing of it runs.
+	var cl *cluster.Cluster
+	if c.cluster.Enabled() {
+		if cl, err = openCluster(ctx, c, sec, log); err != nil {
+			return err
+		}
+		defer cl.Close()
+	}
 	store, err := objstore.NewLocal(filepath.Join(c.dataDir, "buckets"), log)
 	if err != nil {
 		return err
@@ -152,7 +167,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		StreamLimit: int64(c.buffers.maxStream),
 	})
 	procs := newProcessing(funcs.invoker, c.functions.concurrency, c.region, log, mx)
-	reg, err = stream.Open(stream.Options{
+	so := stream.Options{
 		Dir:            filepath.Join(c.dataDir, "streams"),
 		Region:         c.region,
 		AccountID:      c.accountID,
@@ -164,7 +179,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		Budget:         budget,
 		Stages:         deliver.CombineStages(procs.Pipeline, conv.formats),
 		MaxPartitions:  c.transforms.maxPartitions,
-	})
+	}
+	if cl != nil {
+		so.State, so.Logs, so.Clustered = cl.State, cl.Logs, true
+	}
+	reg, err = stream.Open(so)
 	if err != nil {
 		return err
 	}
@@ -173,6 +192,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			log.Error("close streams", "err", err)
 		}
 	}()
+	if cl != nil {
+		if err := cl.Start(ctx, reg); err != nil {
+			return err
+		}
+		// First at shutdown: hand the streams to the other nodes.
+		defer cl.Leave(context.Background())
+	}
 	fh, err := firehose.NewService(reg, firehose.Options{Region: c.region, AccountID: c.accountID, Logger: log, Metrics: mx,
 		Features: transformFeatures(firehose.Features{FormatConversion: true})})
 	if err != nil {
@@ -195,6 +221,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	srv.HandlePublic("GET /_hydrant/metrics", mx.Handler())
+	if cl != nil {
+		srv.Handle("GET /_hydrant/cluster", cl.Handler())
+	}
 	funcs.register(srv)
 
 	ln, err := net.Listen("tcp", c.listen)
@@ -207,6 +236,29 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	err = srv.Serve(ctx, ln, 10*time.Second)
 	log.Info("hydrant stopped")
 	return err
+}
+
+// openCluster starts or joins the NATS cluster (--cluster-listen, --nats)
+// and waits for JetStream, up to two minutes: the other nodes may be
+// starting too.
+func openCluster(ctx context.Context, c serveConfig, sec *security, log *slog.Logger) (*cluster.Cluster, error) {
+	creds := c.security.credentials
+	if creds == "" {
+		creds = os.Getenv("HYDRANT_CREDENTIALS")
+	}
+	octx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	return cluster.Open(octx, cluster.Options{
+		Flags:          c.cluster,
+		DataDir:        c.dataDir,
+		APIAddr:        sec.scheme() + "://" + c.listen,
+		Credentials:    creds,
+		TLS:            sec.tls,
+		Insecure:       c.security.insecure,
+		MaxStreamBytes: int64(c.buffers.maxStream),
+		MaxStore:       int64(c.buffers.maxTotal),
+		Logger:         log,
+	})
 }
 
 // startCPUProfile starts profiling the process into path; stop ends the

@@ -95,21 +95,25 @@ func New(ctx context.Context, nc *nats.Conn, o Options) (*Logs, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jslog: %w", err)
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      CursorBucket,
-		Description: "hydrant: each log's delivered cursor and delivery plan",
-		History:     1,
-		Storage:     jetstream.FileStorage,
-		Replicas:    o.Replicas,
-	})
+	kv, err := natsd.Ensure(ctx, func(ctx context.Context) (jetstream.KeyValue, error) { return js.KeyValue(ctx, CursorBucket) },
+		func(ctx context.Context) (jetstream.KeyValue, error) {
+			return js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+				Bucket:      CursorBucket,
+				Description: "hydrant: each log's delivered cursor and delivery plan",
+				History:     1,
+				Storage:     jetstream.FileStorage,
+				Replicas:    o.Replicas,
+			})
+		})
 	if err != nil {
 		return nil, fmt.Errorf("jslog: cursor bucket: %w", err)
 	}
 	return &Logs{nc: nc, js: js, cursors: kv, opts: o, log: o.Logger}, nil
 }
 
-// StreamName is the JetStream stream that holds the log called name.
-func StreamName(name string) string { return streamPrefix + natsd.Token(name) }
+// StreamName is the JetStream stream that holds a delivery stream's log of
+// one kind.
+func StreamName(stream, kind string) string { return streamPrefix + natsd.Token(logName(stream, kind)) }
 
 // logName is the name of a delivery stream's log of one kind ("log", the
 // records; others such as a partition spool): "<stream>/<kind>".
@@ -150,7 +154,12 @@ func (ls *Logs) open(ctx context.Context, name string) (*Log, error) {
 		// Reads go to the leader, never to a replica that may lag.
 		AllowDirect: false,
 	}
-	st, err := ls.js.CreateOrUpdateStream(ctx, cfg)
+	st, err := natsd.Ensure(ctx, func(ctx context.Context) (jetstream.Stream, error) { return ls.js.Stream(ctx, cfg.Name) },
+		func(ctx context.Context) (jetstream.Stream, error) { return ls.js.CreateStream(ctx, cfg) })
+	if err == nil && st.CachedInfo().Config.MaxBytes != cfg.MaxBytes {
+		// The cap changed (--max-stream-buffer-bytes): it applies from now.
+		st, err = ls.js.UpdateStream(ctx, cfg)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("jslog: open %s: %w", name, err)
 	}

@@ -135,9 +135,12 @@ func Start(ctx context.Context, js jetstream.JetStream, target Target, o Options
 		o.Now = time.Now
 	}
 	bucket := func(name, desc string) (jetstream.KeyValue, error) {
-		kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket: name, Description: desc, History: 1, Storage: jetstream.FileStorage, Replicas: o.Replicas,
-		})
+		kv, err := natsd.Ensure(ctx, func(ctx context.Context) (jetstream.KeyValue, error) { return js.KeyValue(ctx, name) },
+			func(ctx context.Context) (jetstream.KeyValue, error) {
+				return js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+					Bucket: name, Description: desc, History: 1, Storage: jetstream.FileStorage, Replicas: o.Replicas,
+				})
+			})
 		if err != nil {
 			return nil, fmt.Errorf("lease: bucket %s: %w", name, err)
 		}

@@ -7,7 +7,9 @@ package natsd
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -43,7 +45,10 @@ type Options struct {
 	// node's own address may be among them: it is ignored).
 	Peers []string
 	// ClientListen is a host:port to serve NATS clients on (the nats CLI, a
-	// monitoring tool); empty serves none: hydrant connects in process.
+	// monitoring tool); empty serves none to others: hydrant connects in
+	// process. (A clustered server still listens on a random loopback port,
+	// which the server needs before it starts its routes, guarded by a
+	// token only this process knows.)
 	ClientListen string
 	// Username and Password, when set, are required of routes and clients.
 	Username, Password string
@@ -61,8 +66,9 @@ type Options struct {
 
 // Server is a running embedded NATS server.
 type Server struct {
-	srv  *server.Server
-	opts Options
+	srv   *server.Server
+	opts  Options
+	token string // the loopback client port's token, when it has one
 }
 
 // Start starts the server and waits until it takes connections and, in a
@@ -94,6 +100,16 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		NoLog:      o.Logger == nil,
 		Username:   o.Username,
 		Password:   o.Password,
+	}
+	var token string
+	if o.ClientListen == "" && o.ClusterListen != "" {
+		// The server starts its routes only once its client listener is
+		// up; nobody else is to use it.
+		var b [24]byte
+		_, _ = rand.Read(b[:])
+		token = hex.EncodeToString(b[:])
+		so.DontListen, so.Host, so.Port = false, "127.0.0.1", server.RANDOM_PORT
+		so.Username, so.Password, so.Authorization = "", "", token
 	}
 	if o.ClientListen != "" {
 		host, port, err := splitHostPort(o.ClientListen)
@@ -148,7 +164,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		srv.SetLoggerV2(&logger{l: o.Logger.With("component", "nats")}, false, false, false)
 	}
 	srv.Start()
-	s := &Server{srv: srv, opts: o}
+	s := &Server{srv: srv, opts: o, token: token}
 	for !srv.ReadyForConnections(100 * time.Millisecond) {
 		if err := ctx.Err(); err != nil {
 			srv.Shutdown()
@@ -161,7 +177,10 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 // Connect opens an in-process client connection to the server.
 func (s *Server) Connect(opts ...nats.Option) (*nats.Conn, error) {
 	opts = append([]nats.Option{nats.InProcessServer(s.srv), nats.Name(s.opts.Name)}, opts...)
-	if s.opts.Username != "" {
+	switch {
+	case s.token != "":
+		opts = append(opts, nats.Token(s.token))
+	case s.opts.Username != "":
 		opts = append(opts, nats.UserInfo(s.opts.Username, s.opts.Password))
 	}
 	nc, err := nats.Connect("", opts...)

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/hydrant-io/hydrant/internal/natsd"
 )
 
 // KV is the Store of a cluster: one JetStream key-value bucket shared by
@@ -39,22 +41,28 @@ func OpenKV(ctx context.Context, js jetstream.JetStream, replicas int) (*KV, err
 	if replicas <= 0 {
 		replicas = 1
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      Bucket,
-		Description: "hydrant: streams, tables, functions and the other services' state",
-		History:     1,
-		Storage:     jetstream.FileStorage,
-		Replicas:    replicas,
-	})
+	kv, err := natsd.Ensure(ctx, func(ctx context.Context) (jetstream.KeyValue, error) { return js.KeyValue(ctx, Bucket) },
+		func(ctx context.Context) (jetstream.KeyValue, error) {
+			return js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+				Bucket:      Bucket,
+				Description: "hydrant: streams, tables, functions and the other services' state",
+				History:     1,
+				Storage:     jetstream.FileStorage,
+				Replicas:    replicas,
+			})
+		})
 	if err != nil {
 		return nil, fmt.Errorf("state: bucket %s: %w", Bucket, err)
 	}
-	obs, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
-		Bucket:      BlobBucket,
-		Description: "hydrant: state values too large for a key (function code)",
-		Storage:     jetstream.FileStorage,
-		Replicas:    replicas,
-	})
+	obs, err := natsd.Ensure(ctx, func(ctx context.Context) (jetstream.ObjectStore, error) { return js.ObjectStore(ctx, BlobBucket) },
+		func(ctx context.Context) (jetstream.ObjectStore, error) {
+			return js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{
+				Bucket:      BlobBucket,
+				Description: "hydrant: state values too large for a key (function code)",
+				Storage:     jetstream.FileStorage,
+				Replicas:    replicas,
+			})
+		})
 	if err != nil {
 		return nil, fmt.Errorf("state: bucket %s: %w", BlobBucket, err)
 	}

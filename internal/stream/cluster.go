@@ -136,7 +136,10 @@ func (r *Registry) applyEntry(se state.Entry) {
 		e.mu.Lock()
 		r.mu.Unlock()
 		defer e.mu.Unlock()
-		r.openLog(e)
+		if info.Status == firehose.StatusActive {
+			// Only once ACTIVE: the creating node made the log first.
+			r.openLog(e)
+		}
 		return
 	}
 	r.mu.Unlock()
@@ -150,7 +153,7 @@ func (r *Registry) applyEntry(se state.Entry) {
 		return
 	}
 	e.info, e.rev = info, se.Revision
-	if e.log == nil {
+	if e.log == nil && info.Status == firehose.StatusActive {
 		r.openLog(e)
 	}
 	if e.deliver != nil {
