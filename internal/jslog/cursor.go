@@ -127,7 +127,6 @@ func (l *Log) Fence(ctx context.Context, token uint64) error {
 		l.mu.Lock()
 		l.cur, l.rev, l.token, l.fenced = c, nrev, token, false
 		l.mu.Unlock()
-		l.ensureIndex()
 		// The index must hold what other nodes appended before the
 		// takeover, so that the first cut sees the whole backlog.
 		return l.Sync(ctx)
@@ -140,7 +139,9 @@ func (l *Log) Commit(ctx context.Context, upto uint64, state []byte) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("jslog: commit: %w", err)
 	}
-	l.ensureIndex()
+	if err := l.ensureIndex(ctx); err != nil {
+		return err
+	}
 	l.cmu.Lock()
 	defer l.cmu.Unlock()
 	for {

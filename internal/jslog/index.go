@@ -3,6 +3,7 @@ package jslog
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -41,30 +42,61 @@ type index struct {
 	sizes   []int64
 }
 
-// ensureIndex starts the index on first use, and waits (boundedly) until
-// it holds what the stream held then.
-func (l *Log) ensureIndex() {
-	l.mu.Lock()
-	if l.indexed || l.closed {
-		l.mu.Unlock()
-		return
-	}
-	l.indexed = true
-	upto := l.cur.Upto
-	l.mu.Unlock()
-
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+// ensureIndexSoon is ensureIndex for callers without a context of their
+// own (Backlog, Cut): it waits up to 10 s.
+func (l *Log) ensureIndexSoon() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := l.startIndex(ctx, upto); err != nil {
-		l.log.Error("jslog: cannot index the log; delivery waits", "err", err)
-		l.mu.Lock()
-		l.indexed = false
-		l.mu.Unlock()
-	}
+	return l.ensureIndex(ctx)
 }
 
-// startIndex runs an ordered consumer from the message holding upto, and
-// waits until it has caught up with the stream's last message.
+// ensureIndex starts the index on first use and waits until it holds what
+// the stream held then, or until ctx ends (then a later call tries again).
+func (l *Log) ensureIndex(ctx context.Context) error {
+	l.mu.Lock()
+	running, closed := l.indexed, l.closed
+	l.mu.Unlock()
+	switch {
+	case closed:
+		return buffer.ErrClosed
+	case running:
+		return nil
+	}
+	l.imu.Lock() // one start at a time
+	defer l.imu.Unlock()
+	l.mu.Lock()
+	running, upto := l.indexed, l.cur.Upto
+	l.mu.Unlock()
+	if running {
+		return nil
+	}
+	// Each step gets a short timeout of its own: right after a node died
+	// the stream may be electing a leader, and a request sent to the old
+	// one is never answered.
+	var last error
+	for {
+		sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		last = l.startIndex(sctx, upto)
+		cancel()
+		if last == nil || errors.Is(last, buffer.ErrClosed) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			l.log.Warn("jslog: cannot index the log yet; delivery waits", "err", last)
+			return fmt.Errorf("jslog: index %s: %w", l.name, last)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	if last != nil {
+		return last
+	}
+	return l.waitIndexed(ctx, l.idx0, false)
+}
+
+// startIndex runs an ordered consumer from the message holding upto. It
+// records in l.idx0 the stream's last message when it started, which the
+// index must reach to hold everything.
 func (l *Log) startIndex(ctx context.Context, upto uint64) error {
 	info, err := l.stream.Info(ctx)
 	if err != nil {
@@ -72,7 +104,7 @@ func (l *Log) startIndex(ctx context.Context, upto uint64) error {
 	}
 	start := max(upto>>idxBits, info.State.FirstSeq, 1)
 	l.mu.Lock()
-	l.idx.lastJS = start - 1
+	l.idx = index{lastJS: start - 1}
 	if info.State.Msgs == 0 {
 		l.idx.lastJS = max(l.idx.lastJS, info.State.LastSeq)
 	}
@@ -95,9 +127,11 @@ func (l *Log) startIndex(ctx context.Context, upto uint64) error {
 		return buffer.ErrClosed
 	}
 	l.stopIdx = cc.Stop
+	l.indexed = true
+	l.idx0 = info.State.LastSeq
 	l.mu.Unlock()
 	go l.watchCursor()
-	return l.waitIndexed(ctx, info.State.LastSeq, false)
+	return nil
 }
 
 // indexMsg adds one consumed message to the index.
@@ -190,7 +224,7 @@ func (l *Log) endLocked() uint64 {
 
 // Backlog implements buffer.Log, from memory (the index).
 func (l *Log) Backlog(from uint64) buffer.Span {
-	l.ensureIndex()
+	_ = l.ensureIndexSoon()
 	l.mu.Lock()
 	x := &l.idx
 	i := x.find(from)
@@ -222,7 +256,9 @@ func (l *Log) Backlog(from uint64) buffer.Span {
 // Cut implements buffer.Log: whole messages from the index, the messages
 // where the span starts or ends inside read for their record sizes.
 func (l *Log) Cut(from uint64, maxBytes int64) (buffer.Span, error) {
-	l.ensureIndex()
+	if err := l.ensureIndexSoon(); err != nil {
+		return buffer.Span{}, err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	l.mu.Lock()
@@ -295,7 +331,9 @@ func (l *Log) Cut(from uint64, maxBytes int64) (buffer.Span, error) {
 // Read implements buffer.Log: payloads come from the cache, or from the
 // stream's leader one message at a time.
 func (l *Log) Read(ctx context.Context, from, to uint64, fn func(buffer.Record) error) error {
-	l.ensureIndex()
+	if err := l.ensureIndex(ctx); err != nil {
+		return err
+	}
 	l.mu.Lock()
 	closed, end := l.closed, l.endLocked()
 	i := l.idx.find(from)

@@ -52,7 +52,9 @@ type Log struct {
 	token   uint64 // this handle's fence token
 	fenced  bool   // a higher token has claimed the log
 	indexed bool   // the index consumer runs
+	idx0    uint64 // the stream's last message when the index started
 	stopIdx func()
+	imu     sync.Mutex // serialises starting the index
 
 	cmu   sync.Mutex  // serialises Commit and Fence
 	purge chan uint64 // JetStream sequence to purge below; latest wins
@@ -89,9 +91,12 @@ func (l *Log) Append(ctx context.Context, b *buffer.Batch) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := l.waitIndexed(ctx, js, true); err != nil {
-		// Stored, but this node's view is not there yet: the delivery
-		// loop will still find it.
+	// Stored. Waiting for this node's index is only for Backlog to show
+	// the batch at once; it is bounded, the delivery loop finds it anyway.
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	err = l.waitIndexed(wctx, js, true)
+	cancel()
+	if err != nil && ctx.Err() == nil {
 		l.log.Warn("jslog: appended batch not indexed yet", "seq", js, "err", err)
 	}
 	return js << idxBits, nil
@@ -213,7 +218,7 @@ func newID() string {
 
 // Appended implements buffer.Log.
 func (l *Log) Appended() <-chan struct{} {
-	l.ensureIndex()
+	_ = l.ensureIndexSoon()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.notify
@@ -244,7 +249,9 @@ func (l *Log) Close() error {
 // wherever it was appended (a flush on the delivering node after Puts on
 // another one).
 func (l *Log) Sync(ctx context.Context) error {
-	l.ensureIndex()
+	if err := l.ensureIndex(ctx); err != nil {
+		return err
+	}
 	info, err := l.stream.Info(ctx)
 	if err != nil {
 		return fmt.Errorf("jslog: sync %s: %w", l.name, err)

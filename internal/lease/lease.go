@@ -386,16 +386,31 @@ func (m *Manager) acquire(ctx context.Context, stream string, rev uint64) {
 	m.owned[stream] = h
 	m.mu.Unlock()
 	m.log.Info("lease: delivering stream", "stream", stream, "token", nrev)
-	actx, cancel := context.WithTimeout(ctx, 2*m.o.TTL)
-	err = m.target.StartDelivery(actx, stream, nrev)
-	cancel()
-	if err != nil {
-		m.log.Warn("lease: could not start delivery; giving the lease back", "stream", stream, "err", err)
+	// Starting may take a while (the log's leader may be in an election
+	// after a node died): it runs on its own, while the loop goes on
+	// renewing every lease this node holds, this one included.
+	go func() {
+		sctx, cancel := context.WithTimeout(ctx, time.Minute)
+		err := m.target.StartDelivery(sctx, stream, nrev)
+		cancel()
 		m.mu.Lock()
-		delete(m.owned, stream)
+		still := m.owned[stream] == h
+		if err != nil && still {
+			delete(m.owned, stream)
+		}
 		m.mu.Unlock()
-		_ = m.leases.Delete(ctx, key, jetstream.LastRevision(h.rev))
-	}
+		switch {
+		case err != nil && still:
+			m.log.Warn("lease: could not start delivery; giving the lease back", "stream", stream, "err", err)
+			m.mu.Lock()
+			rev := h.rev
+			m.mu.Unlock()
+			_ = m.leases.Delete(context.WithoutCancel(ctx), key, jetstream.LastRevision(rev))
+		case err == nil && !still:
+			// Lost while starting: stop what just started.
+			m.target.StopDelivery(stream)
+		}
+	}()
 }
 
 // handBack stops delivering a stream and deletes its lease, so that its

@@ -215,15 +215,28 @@ func (r *Registry) StartDelivery(ctx context.Context, name string, token uint64)
 		return err
 	}
 	e.mu.Lock()
+	lg := e.log
+	switch {
+	case e.gone || lg == nil || e.info.Status != firehose.StatusActive:
+		e.mu.Unlock()
+		return fmt.Errorf("stream %s: %w", name, firehose.ErrStreamNotActive)
+	case e.deliver != nil:
+		e.mu.Unlock()
+		return nil
+	}
+	e.mu.Unlock()
+	// Fencing waits for the log (its leader may be in an election): Puts
+	// to the stream go on meanwhile, so it runs without e.mu.
+	if err := lg.Fence(ctx, token); err != nil {
+		return fmt.Errorf("fence stream %s: %w", name, err)
+	}
+	e.mu.Lock()
 	defer e.mu.Unlock()
 	switch {
-	case e.gone || e.log == nil || e.info.Status != firehose.StatusActive:
+	case e.gone || e.log != lg:
 		return fmt.Errorf("stream %s: %w", name, firehose.ErrStreamNotActive)
 	case e.deliver != nil:
 		return nil
-	}
-	if err := e.log.Fence(ctx, token); err != nil {
-		return fmt.Errorf("fence stream %s: %w", name, err)
 	}
 	r.startDeliver(e)
 	r.log.Info("delivering stream on this node", "stream", name, "token", token)
