@@ -179,6 +179,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		Budget:         budget,
 		Stages:         deliver.CombineStages(procs.Pipeline, conv.formats),
 		MaxPartitions:  c.transforms.maxPartitions,
+		Deleted:        procs.Forget,
 	}
 	if cl != nil {
 		so.State, so.Logs, so.Clustered = cl.State, cl.Logs, true
@@ -211,6 +212,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 	srv := server.New(log)
+	srv.AddHealthCheck("buffer", reg.Health)
 	sec.install(srv)
 	srv.AddService(fh.API())
 	srv.AddService(conv.glue.API())

@@ -19,9 +19,10 @@ type Record struct {
 	// Seq is the record's position in its stream's log: at least 1 and
 	// strictly increasing in append order. The records of one batch have
 	// consecutive numbers; between batches a log may leave gaps (the local
-	// log numbers densely, a replicated one numbers each batch under its
-	// message's own sequence), so callers only compare sequence numbers and
-	// count records with Span.Records.
+	// log numbers densely, except where damage on disk lost records, whose
+	// numbers are skipped and never reused; a replicated one numbers each
+	// batch under its message's own sequence), so callers only compare
+	// sequence numbers and count records with Span.Records.
 	Seq uint64
 	// Arrival is when hydrant accepted the record (Firehose's
 	// approximateArrivalTimestamp), with millisecond precision.
@@ -37,7 +38,9 @@ type Record struct {
 // number when the log has gaps.
 type Span struct {
 	From, To uint64
-	// Records is how many records the span holds (To-From in a dense log).
+	// Records is how many records the span holds: To-From in a dense log,
+	// less the numbers of records lost to damage or left out between
+	// batches.
 	Records int
 	// Bytes is the total size of the records' data.
 	Bytes int64
@@ -54,6 +57,12 @@ func (s Span) Empty() bool { return s.To <= s.From }
 // Append is called concurrently by API handlers; every other method is called
 // by the single delivery loop of the stream. Implementations share fsyncs
 // between concurrent appends (group commit).
+//
+// Sequence numbers may have holes: records that damage on disk made
+// unreadable are reported when the log is opened and then skipped, and a
+// replicated log leaves gaps between batches. Backlog, Cut and Read step
+// over holes (a range may start or end in one), Commit may commit into one,
+// and a hole never comes back, so delivery plans over ranges stay exact.
 //
 // In a cluster every node appends to every stream's log, and exactly one
 // node delivers it at a time: the holder of the stream's lease, which calls

@@ -156,9 +156,7 @@ func (r *Registry) applyEntry(se state.Entry) {
 	if e.log == nil && info.Status == firehose.StatusActive {
 		r.openLog(e)
 	}
-	if e.deliver != nil {
-		e.deliver.Update(info)
-	}
+	r.updateDeliver(e)
 }
 
 // openLog opens the stream's log handle for Puts on this node. The caller
@@ -238,7 +236,9 @@ func (r *Registry) StartDelivery(ctx context.Context, name string, token uint64)
 	case e.deliver != nil:
 		return nil
 	}
-	r.startDeliver(e)
+	if err := r.startDeliver(e); err != nil {
+		return err
+	}
 	r.log.Info("delivering stream on this node", "stream", name, "token", token)
 	return nil
 }

@@ -66,6 +66,10 @@ type Options struct {
 	// Put fails with buffer.ErrFull. Both apply to the default OpenLog only.
 	MaxStreamBytes int64
 	Budget         *buffer.Budget
+	// Deleted, if set, is called with a stream's name once DeleteDeliveryStream
+	// has removed it, so that what is kept per stream outside the registry
+	// (the processing pipelines of Stages) can be dropped.
+	Deleted func(name string)
 }
 
 // Registry implements firehose.Backend.
@@ -231,15 +235,20 @@ func (r *Registry) activate(e *entry, deliver bool) error {
 		}
 	}
 	if deliver {
-		r.startDeliver(e)
+		return r.startDeliver(e)
 	}
 	return nil
 }
 
-// startDeliver starts e's delivery loop. The caller holds e.mu.
-func (r *Registry) startDeliver(e *entry) {
+// startDeliver starts e's delivery loop with its configuration resolved
+// once, here. The caller holds e.mu.
+func (r *Registry) startDeliver(e *entry) error {
+	spec, err := firehose.Spec(e.info)
+	if err != nil {
+		return fmt.Errorf("open stream %s: %w", e.info.Name, err)
+	}
 	e.deliver = deliver.Start(deliver.Config{
-		Stream:   e.info,
+		Stream:   spec,
 		Log:      e.log,
 		Store:    r.opts.Store,
 		Logger:   r.log,
@@ -249,6 +258,21 @@ func (r *Registry) startDeliver(e *entry) {
 		SpoolDir:      filepath.Join(e.dir, "spool"),
 		MaxPartitions: r.opts.MaxPartitions,
 	})
+	return nil
+}
+
+// updateDeliver hands e's delivery loop, if it runs here, its new
+// configuration. The caller holds e.mu.
+func (r *Registry) updateDeliver(e *entry) {
+	if e.deliver == nil {
+		return
+	}
+	spec, err := firehose.Spec(e.info)
+	if err != nil {
+		r.log.Error("stream configuration not applied to delivery", "stream", e.info.Name, "err", err)
+		return
+	}
+	e.deliver.Update(spec)
 }
 
 // persist stores next as e's state if e's revision is still current, and
@@ -282,9 +306,7 @@ func (r *Registry) reload(e *entry) error {
 	}
 	if se.Revision > e.rev {
 		e.info, e.rev = info, se.Revision
-		if e.deliver != nil {
-			e.deliver.Update(info)
-		}
+		r.updateDeliver(e)
 	}
 	return nil
 }
@@ -458,6 +480,10 @@ func (r *Registry) forget(e *entry) {
 		_ = e.log.Close()
 		e.log = nil
 	}
+	if r.opts.Deleted != nil {
+		// The loop is stopped: nothing builds a pipeline for it any more.
+		r.opts.Deleted(e.info.Name)
+	}
 }
 
 // remove deletes a DELETING stream's logs, spool and state.
@@ -498,6 +524,11 @@ func (r *Registry) Update(ctx context.Context, name string, fn func(*firehose.St
 		if err := fn(&next); err != nil {
 			return err
 		}
+		// Delivery gets the configuration resolved once; one that does
+		// not resolve is refused before it is stored.
+		if _, err := firehose.Spec(next); err != nil {
+			return err
+		}
 		err := r.persist(e, next)
 		if err == nil {
 			break
@@ -509,9 +540,7 @@ func (r *Registry) Update(ctx context.Context, name string, fn func(*firehose.St
 			return err
 		}
 	}
-	if e.deliver != nil {
-		e.deliver.Update(e.info)
-	}
+	r.updateDeliver(e)
 	return nil
 }
 
@@ -669,6 +698,12 @@ type Stats struct {
 	// included: the figure --max-stream-buffer-bytes caps. It is reported
 	// only by logs that know it (the local segment log).
 	LogBytes int64 `json:"logBytes"`
+	// LostRecords and LostBytes are what damage on disk cost when the log
+	// was opened: acknowledged records that could not be read back, and the
+	// damaged bytes quarantined (docs/FORMAT.md, "Recovery at open").
+	// Reported only by logs that know it (the local segment log).
+	LostRecords int64 `json:"lostRecords,omitempty"`
+	LostBytes   int64 `json:"lostBytes,omitempty"`
 }
 
 // Stats reports a stream's buffer.
@@ -687,6 +722,9 @@ func (r *Registry) Stats(name string) (Stats, error) {
 	if sized, ok := lg.(interface{ BufferedBytes() int64 }); ok {
 		st.LogBytes = sized.BufferedBytes()
 	}
+	if damaged, ok := lg.(interface{ Lost() (int64, int64) }); ok {
+		st.LostRecords, st.LostBytes = damaged.Lost()
+	}
 	upto, _ := lg.Committed()
 	b := lg.Backlog(upto)
 	st.Delivered = upto - 1
@@ -699,6 +737,31 @@ func (r *Registry) Stats(name string) (Stats, error) {
 		st.OldestUndelivered = &oldest
 	}
 	return st, nil
+}
+
+// Health reports every stream whose log refuses records because writes
+// fail (a full disk, a failed write or fsync), one error per stream joined
+// with errors.Join, or nil when none does. It is the buffer's readiness
+// check behind /_hydrant/health: the logs retry on their own, so it clears
+// once the cause has (a full disk once space returns) without a Put having
+// to try. Logs that cannot tell are taken as healthy.
+func (r *Registry) Health() error {
+	var errs []error
+	for _, name := range r.Names() {
+		e, err := r.get(name)
+		if err != nil {
+			continue // deleted since Names
+		}
+		e.mu.Lock()
+		lg := e.log
+		e.mu.Unlock()
+		if w, ok := lg.(interface{ WriteError() error }); ok {
+			if err := w.WriteError(); err != nil {
+				errs = append(errs, fmt.Errorf("stream %s refuses records: %w", name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Names returns the names of every stream, sorted.
