@@ -19,6 +19,7 @@ import (
 	"github.com/hydrant-io/hydrant/internal/metrics"
 	"github.com/hydrant-io/hydrant/internal/objstore"
 	"github.com/hydrant-io/hydrant/internal/server"
+	"github.com/hydrant-io/hydrant/internal/state"
 	"github.com/hydrant-io/hydrant/internal/stream"
 )
 
@@ -146,7 +147,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	conv, err := openConversion(c.dataDir, c.region, c.accountID, log)
+	// What the APIs create is kept in the data dir, or, in a cluster, in
+	// the state every node shares.
+	var shared state.Store
+	if cl != nil {
+		shared = cl.State
+	}
+	conv, err := openConversion(ctx, c.dataDir, c.region, c.accountID, shared, log)
 	if err != nil {
 		return err
 	}
