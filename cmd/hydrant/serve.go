@@ -232,6 +232,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	srv.HandlePublic("GET /_hydrant/metrics", mx.Handler())
 	if cl != nil {
 		srv.Handle("GET /_hydrant/cluster", cl.Handler())
+		srv.AddHealthCheck("cluster", cl.Health)
 	}
 	funcs.register(srv)
 

@@ -370,13 +370,19 @@ func (c *Cluster) Close() {
 	}
 }
 
-// Ready reports why the node cannot take writes, or "" when it can: the
-// embedded server is cut off from every peer it was given.
-func (c *Cluster) Ready() string {
+// Health is the node's readiness check for /_hydrant/health: unready
+// while it is not connected to NATS, or while its embedded server has no
+// route to any of its peers (a node cut off from the others cannot reach a
+// quorum, so a load balancer should send elsewhere). It answers from
+// memory.
+func (c *Cluster) Health() error {
 	if !c.nc.IsConnected() {
-		return "not connected to NATS"
+		return errors.New("not connected to NATS")
 	}
-	return ""
+	if c.srv != nil && strings.Trim(c.o.Peers, ", ") != "" && c.srv.Routes() == 0 {
+		return errors.New("no route to any other node of the cluster")
+	}
+	return nil
 }
 
 // status is GET /_hydrant/cluster.
