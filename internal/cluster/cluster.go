@@ -293,9 +293,12 @@ func (c *Cluster) connect() error {
 func (c *Cluster) defaultReplicas() int {
 	n := 1
 	if c.srv != nil {
-		n += len(strings.Split(strings.Trim(c.o.Peers, ","), ","))
-		if strings.Trim(c.o.Peers, ", ") == "" {
-			n = 1
+		seen := map[string]bool{c.o.Listen: true, c.o.Advertise: true}
+		for p := range strings.SplitSeq(c.o.Peers, ",") {
+			if p = strings.TrimSpace(p); p != "" && !seen[p] {
+				seen[p] = true
+				n++
+			}
 		}
 	} else {
 		n = max(1, len(c.nc.Servers()))

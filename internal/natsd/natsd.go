@@ -101,8 +101,11 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		Username:   o.Username,
 		Password:   o.Password,
 	}
+	// A node without peers is a cluster of one: a standalone server
+	// (JetStream's clustered mode would wait for peers that never come).
+	clustered := o.ClusterListen != "" && len(o.peers()) > 0
 	var token string
-	if o.ClientListen == "" && o.ClusterListen != "" {
+	if o.ClientListen == "" && clustered {
 		// The server starts its routes only once its client listener is
 		// up; nobody else is to use it.
 		var b [24]byte
@@ -121,7 +124,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 			so.TLSConfig, so.TLS, so.TLSVerify = o.TLS, true, true
 		}
 	}
-	if o.ClusterListen != "" {
+	if clustered {
 		host, port, err := splitHostPort(o.ClusterListen)
 		if err != nil {
 			return nil, fmt.Errorf("natsd: cluster address: %w", err)
@@ -140,11 +143,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		if o.TLS != nil {
 			so.Cluster.TLSTimeout = 5
 		}
-		self := map[string]bool{o.ClusterListen: true, o.Advertise: true}
-		for _, p := range o.Peers {
-			if p == "" || self[p] {
-				continue
-			}
+		for _, p := range o.peers() {
 			scheme := "nats"
 			if o.TLS != nil {
 				scheme = "tls"
@@ -172,6 +171,18 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		}
 	}
 	return s, nil
+}
+
+// peers returns the other nodes' route addresses, without this node's own.
+func (o Options) peers() []string {
+	self := map[string]bool{o.ClusterListen: true, o.Advertise: true}
+	var out []string
+	for _, p := range o.Peers {
+		if p != "" && !self[p] {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Connect opens an in-process client connection to the server.
