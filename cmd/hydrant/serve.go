@@ -159,7 +159,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	// Functions close after the registry (deferred first): delivery may be
 	// invoking them until it stops.
-	funcs, err := openFunctions(ctx, c.functions, c.dataDir, c.region, c.accountID, c.listen, sec.scheme(), log)
+	funcs, err := openFunctions(ctx, c.functions, c.dataDir, c.region, c.accountID, c.listen, sec.scheme(), shared, log)
 	if err != nil {
 		return err
 	}
