@@ -59,7 +59,15 @@ type Log struct {
 	cmu   sync.Mutex  // serialises Commit and Fence
 	purge chan uint64 // JetStream sequence to purge below; latest wins
 	done  chan struct{}
+
+	// Appends waiting for a grouped publish (group.go).
+	qmu     sync.Mutex
+	queue   []*pendingAppend
+	qclosed bool
+	work    chan struct{}
 }
+
+var errTooManyRecords = fmt.Errorf("jslog: a message holds at most %d records", 1<<idxBits-1)
 
 // Append publishes the batch and returns its first record's number once
 // JetStream has acknowledged it (stored on a quorum of the replicas, synced
@@ -72,7 +80,7 @@ func (l *Log) Append(ctx context.Context, b *buffer.Batch) (uint64, error) {
 		return 0, errors.New("jslog: empty batch")
 	}
 	if n >= 1<<idxBits {
-		return 0, fmt.Errorf("jslog: batch of %d records exceeds %d", n, 1<<idxBits-1)
+		return 0, fmt.Errorf("%w: a batch of %d", errTooManyRecords, n)
 	}
 	l.mu.Lock()
 	closed := l.closed
@@ -80,13 +88,15 @@ func (l *Log) Append(ctx context.Context, b *buffer.Batch) (uint64, error) {
 	if closed {
 		return 0, buffer.ErrClosed
 	}
-	arrival := l.ls.opts.Now().UnixMilli()
-	var js uint64
+	var js, first uint64
 	var err error
 	if len(b.Bytes()) <= l.ls.opts.MaxMessageBytes {
-		js, err = l.publishOne(ctx, b, arrival)
+		// Batches that fit are grouped with others into one message:
+		// JetStream syncs each message, so this is hydrant's group commit.
+		js, first, err = l.appendGrouped(ctx, b)
 	} else {
-		js, err = l.publishSplit(ctx, b, arrival)
+		js, err = l.publishSplit(ctx, b, l.ls.opts.Now().UnixMilli())
+		first = js << idxBits
 	}
 	if err != nil {
 		return 0, err
@@ -99,14 +109,15 @@ func (l *Log) Append(ctx context.Context, b *buffer.Batch) (uint64, error) {
 	if err != nil && ctx.Err() == nil {
 		l.log.Warn("jslog: appended batch not indexed yet", "seq", js, "err", err)
 	}
-	return js << idxBits, nil
+	return first, nil
 }
 
-// publishOne publishes a batch as one message, retried under one message
-// ID (so it is stored once) while the stream has no leader.
-func (l *Log) publishOne(ctx context.Context, b *buffer.Batch, arrival int64) (uint64, error) {
-	m := &nats.Msg{Subject: l.subject, Data: b.Bytes(), Header: nats.Header{}}
-	setHeaders(m.Header, arrival, b.Len(), b.DataBytes())
+// publishOne publishes records (in the batch framing) as one message,
+// retried under one message ID (so it is stored once) while the stream has
+// no leader.
+func (l *Log) publishOne(ctx context.Context, data []byte, records int, dataBytes, arrival int64) (uint64, error) {
+	m := &nats.Msg{Subject: l.subject, Data: data, Header: nats.Header{}}
+	setHeaders(m.Header, arrival, records, dataBytes)
 	id := newID()
 	var last error
 	for attempt := 0; ; attempt++ {

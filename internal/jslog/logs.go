@@ -173,11 +173,15 @@ func (ls *Logs) open(ctx context.Context, name string) (*Log, error) {
 		notify:  make(chan struct{}),
 		purge:   make(chan uint64, 1),
 		done:    make(chan struct{}),
+		work:    make(chan struct{}, 1),
 	}
 	if err := l.loadCursor(ctx); err != nil {
 		return nil, err
 	}
 	go l.purger()
+	for range publishers {
+		go l.publisher()
+	}
 	return l, nil
 }
 
