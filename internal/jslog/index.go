@@ -134,6 +134,24 @@ func (l *Log) startIndex(ctx context.Context, upto uint64) error {
 	return nil
 }
 
+// catchUp waits, briefly, until the index holds every batch an Append on
+// this handle has returned for, so that Backlog reflects them: the Put
+// itself does not wait for the index.
+func (l *Log) catchUp() {
+	a := l.acked.Load()
+	l.mu.Lock()
+	done := !l.indexed || l.idx.lastJS >= a
+	l.mu.Unlock()
+	if done {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := l.waitIndexed(ctx, a, true); err != nil {
+		l.log.Warn("jslog: index behind this node's appends", "seq", a, "err", err)
+	}
+}
+
 // indexMsg adds one consumed message to the index.
 func (l *Log) indexMsg(m jetstream.Msg) {
 	md, err := m.Metadata()
@@ -225,6 +243,7 @@ func (l *Log) endLocked() uint64 {
 // Backlog implements buffer.Log, from memory (the index).
 func (l *Log) Backlog(from uint64) buffer.Span {
 	_ = l.ensureIndexSoon()
+	l.catchUp()
 	l.mu.Lock()
 	x := &l.idx
 	i := x.find(from)
@@ -259,6 +278,7 @@ func (l *Log) Cut(from uint64, maxBytes int64) (buffer.Span, error) {
 	if err := l.ensureIndexSoon(); err != nil {
 		return buffer.Span{}, err
 	}
+	l.catchUp()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	l.mu.Lock()

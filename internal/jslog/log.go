@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -60,6 +61,9 @@ type Log struct {
 	purge chan uint64 // JetStream sequence to purge below; latest wins
 	done  chan struct{}
 
+	// acked is the highest JetStream sequence an Append on this handle
+	// was acknowledged at.
+	acked atomic.Uint64
 	// Appends waiting for a grouped publish (group.go).
 	qmu     sync.Mutex
 	queue   []*pendingAppend
@@ -101,13 +105,13 @@ func (l *Log) Append(ctx context.Context, b *buffer.Batch) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	// Stored. Waiting for this node's index is only for Backlog to show
-	// the batch at once; it is bounded, the delivery loop finds it anyway.
-	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	err = l.waitIndexed(wctx, js, true)
-	cancel()
-	if err != nil && ctx.Err() == nil {
-		l.log.Warn("jslog: appended batch not indexed yet", "seq", js, "err", err)
+	// Stored. Backlog and Cut on this handle wait for the index to reach
+	// it (catchUp), so the Put does not.
+	for {
+		a := l.acked.Load()
+		if js <= a || l.acked.CompareAndSwap(a, js) {
+			break
+		}
 	}
 	return first, nil
 }
