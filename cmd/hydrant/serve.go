@@ -40,6 +40,7 @@ type serveConfig struct {
 	functions   functionFlags
 	transforms  transformFlags
 	cluster     cluster.Flags
+	identity    identityFlags
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -61,6 +62,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	c.functions.register(fs)
 	c.transforms.register(fs)
 	c.cluster.Register(fs)
+	c.identity.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -157,9 +159,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	ident, err := openIdentity(c.identity, c.dataDir, c.accountID, sec, log)
+	if err != nil {
+		return err
+	}
 	// Functions close after the registry (deferred first): delivery may be
 	// invoking them until it stops.
-	funcs, err := openFunctions(ctx, c.functions, c.dataDir, c.region, c.accountID, c.listen, sec.scheme(), shared, log)
+	funcs, err := openFunctions(ctx, c.functions, c.dataDir, c.region, c.accountID, c.listen, sec.scheme(), ident, shared, log)
 	if err != nil {
 		return err
 	}
@@ -207,7 +213,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		// First at shutdown: hand the streams to the other nodes.
 		defer cl.Leave(context.Background())
 	}
-	fh, err := firehose.NewService(reg, firehose.Options{Region: c.region, AccountID: c.accountID, Logger: log, Metrics: mx,
+	fh, err := firehose.NewService(reg, firehose.Options{Region: c.region, AccountID: c.accountID, Logger: log, Metrics: mx, Roles: ident.firehoseRoles(),
 		Features: transformFeatures(firehose.Features{FormatConversion: true})})
 	if err != nil {
 		return err
@@ -223,6 +229,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	sec.install(srv)
 	srv.AddService(fh.API())
 	srv.AddService(conv.glue.API())
+	ident.register(srv)
 	srv.Handle("GET /_hydrant/streams", stream.StatsHandler(reg))
 	srv.Handle("GET /_hydrant/streams/{name}", stream.StatsHandler(reg))
 	srv.Handle("POST /_hydrant/streams/{name}/flush", stream.FlushHandler(reg))

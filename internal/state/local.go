@@ -175,7 +175,7 @@ func (s *Local) mkdirs(dir string) error {
 }
 
 // Delete implements Store. Directories the key leaves empty are removed,
-// up to the store's root.
+// up to the key's first segment.
 func (s *Local) Delete(ctx context.Context, key string, rev uint64) error {
 	if err := s.check(key); err != nil {
 		return err
@@ -201,7 +201,13 @@ func (s *Local) Delete(ctx context.Context, key string, rev uint64) error {
 	if err := atomicfile.SyncDir(dir); err != nil {
 		return fmt.Errorf("state: %w", err)
 	}
-	for dir != s.root && strings.HasPrefix(dir, s.root) {
+	for {
+		// Empty directories go up to, not including, the key's first
+		// segment (streams/, catalog/, ...), which the services keep.
+		rel, err := filepath.Rel(s.root, dir)
+		if err != nil || !strings.Contains(filepath.ToSlash(rel), "/") {
+			break
+		}
 		if os.Remove(dir) != nil {
 			break // not empty
 		}

@@ -236,6 +236,13 @@ func (r *Registry) StartDelivery(ctx context.Context, name string, token uint64)
 	case e.deliver != nil:
 		return nil
 	}
+	e.token = token
+	if e.parts != nil {
+		// Opened while an earlier lease was held here: fence it anew.
+		if err := e.parts.Fence(ctx, token); err != nil {
+			return fmt.Errorf("fence partition log of stream %s: %w", name, err)
+		}
+	}
 	if err := r.startDeliver(e); err != nil {
 		return err
 	}

@@ -30,8 +30,13 @@ type Logs interface {
 	List(ctx context.Context) ([]string, error)
 }
 
-// LogKind is the kind of a stream's record log.
-const LogKind = "log"
+// LogKind is the kind of a stream's record log, PartitionKind that of a
+// dynamically partitioned stream's partition log (its records buffered by
+// partition across batches).
+const (
+	LogKind       = "log"
+	PartitionKind = "partitions"
+)
 
 // LocalLogs keeps each stream's logs as directories of its stream
 // directory: <dir>/ds-<name>/<kind>.

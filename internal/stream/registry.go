@@ -49,6 +49,12 @@ type Options struct {
 	// reads go to State, and a stream is delivered only while this node
 	// holds its lease (StartDelivery, StopDelivery).
 	Clustered bool
+	// OpenPartitionLog opens the partition log of a dynamically partitioned
+	// stream (its records buffered by partition) in dir; nil means a local
+	// segment log. The default has no caps of its own: what it holds was
+	// accepted within MaxStreamBytes and Budget already, and a cap there
+	// could stop the records that fill the stream log from ever leaving it.
+	OpenPartitionLog func(dir string) (buffer.Log, error)
 	// CreateDelay keeps new streams in CREATING for this long, as AWS does
 	// for a few seconds; zero makes them ACTIVE as soon as their log is open.
 	CreateDelay time.Duration
@@ -91,9 +97,13 @@ type entry struct {
 	info    firehose.StreamInfo
 	rev     uint64 // State revision of info
 	log     buffer.Log
+	parts   buffer.Log // the partition log; nil without dynamic partitioning
 	deliver *deliver.Deliverer
 	dir     string
 	gone    bool // deleted: no longer in the registry
+	// token is the delivery lease's fence token while this node delivers
+	// the stream in a cluster (the partition log is fenced with it too).
+	token uint64
 }
 
 var _ firehose.Backend = (*Registry)(nil)
@@ -112,6 +122,12 @@ func Open(opts Options) (*Registry, error) {
 		lg := opts.Logger
 		opts.OpenLog = func(dir string) (buffer.Log, error) {
 			return buffer.Open(dir, buffer.Options{Logger: lg, MaxBytes: opts.MaxStreamBytes, Budget: opts.Budget})
+		}
+	}
+	if opts.OpenPartitionLog == nil {
+		lg := opts.Logger
+		opts.OpenPartitionLog = func(dir string) (buffer.Log, error) {
+			return buffer.Open(dir, buffer.Options{Logger: lg})
 		}
 	}
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
@@ -247,6 +263,13 @@ func (r *Registry) startDeliver(e *entry) error {
 	if err != nil {
 		return fmt.Errorf("open stream %s: %w", e.info.Name, err)
 	}
+	if spec.Partitioning.Enabled && e.parts == nil {
+		parts, err := r.openParts(e)
+		if err != nil {
+			return err
+		}
+		e.parts = parts
+	}
 	e.deliver = deliver.Start(deliver.Config{
 		Stream:   spec,
 		Log:      e.log,
@@ -254,11 +277,41 @@ func (r *Registry) startDeliver(e *entry) error {
 		Logger:   r.log,
 		Observer: r.opts.Observer,
 		Stages:   r.opts.Stages,
-		// Partition spools live with the stream and go with it on delete.
-		SpoolDir:      filepath.Join(e.dir, "spool"),
+		// Partition buffers live with the stream and go with it on delete.
+		PartitionLog:  e.parts,
 		MaxPartitions: r.opts.MaxPartitions,
 	})
 	return nil
+}
+
+// openParts opens the partition log of a dynamically partitioned stream:
+// a log of kind PartitionKind through a replicated Logs (fenced with the
+// stream's lease token in a cluster), or OpenPartitionLog in the stream's
+// directory. The caller holds e.mu.
+func (r *Registry) openParts(e *entry) (buffer.Log, error) {
+	if r.opts.Logs != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		lg, err := r.logs.Open(ctx, e.info.Name, PartitionKind)
+		if err != nil {
+			return nil, fmt.Errorf("open partition log of stream %s: %w", e.info.Name, err)
+		}
+		if r.opts.Clustered {
+			if err := lg.Fence(ctx, e.token); err != nil {
+				_ = lg.Close()
+				return nil, fmt.Errorf("fence partition log of stream %s: %w", e.info.Name, err)
+			}
+		}
+		return lg, nil
+	}
+	// Earlier versions spooled one batch's partitions here; what a spool
+	// held is in the stream log still.
+	_ = os.RemoveAll(filepath.Join(e.dir, "spool"))
+	parts, err := r.opts.OpenPartitionLog(filepath.Join(e.dir, "partitions"))
+	if err != nil {
+		return nil, fmt.Errorf("open partition log of stream %s: %w", e.info.Name, err)
+	}
+	return parts, nil
 }
 
 // updateDeliver hands e's delivery loop, if it runs here, its new
@@ -476,10 +529,8 @@ func (r *Registry) forget(e *entry) {
 		e.deliver.Stop()
 		e.deliver = nil
 	}
-	if e.log != nil {
-		_ = e.log.Close()
-		e.log = nil
-	}
+	_ = e.closeLogs()
+	e.log, e.parts = nil, nil
 	if r.opts.Deleted != nil {
 		// The loop is stopped: nothing builds a pipeline for it any more.
 		r.opts.Deleted(e.info.Name)
@@ -668,13 +719,22 @@ func (r *Registry) Close() error {
 			e.deliver.Stop()
 			e.deliver = nil
 		}
-		if e.log != nil {
-			if err := e.log.Close(); err != nil {
-				errs = append(errs, err)
-			}
-			e.log = nil
+		if err := e.closeLogs(); err != nil {
+			errs = append(errs, err)
 		}
+		e.log, e.parts = nil, nil
 		e.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}
+
+// closeLogs closes the stream's logs.
+func (e *entry) closeLogs() error {
+	var errs []error
+	for _, lg := range []buffer.Log{e.log, e.parts} {
+		if lg != nil {
+			errs = append(errs, lg.Close())
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -686,11 +746,13 @@ type Stats struct {
 	// Appended is the sequence number of the last acknowledged record (0
 	// when none was ever appended since the log's start).
 	Appended uint64 `json:"appended"`
-	// Delivered is the sequence number of the last record whose object is
-	// stored and committed.
+	// Delivered is the sequence number of the last record that left the
+	// stream log: stored in an object and committed or, with dynamic
+	// partitioning, moved into the partition buffers.
 	Delivered uint64 `json:"delivered"`
 	// BufferedRecords and BufferedBytes are what is acknowledged but not yet
-	// delivered; OldestUndelivered is the arrival of the oldest of it.
+	// delivered, in the stream log and in the partition buffers;
+	// OldestUndelivered is the arrival of the oldest of it.
 	BufferedRecords   int        `json:"bufferedRecords"`
 	BufferedBytes     int64      `json:"bufferedBytes"`
 	OldestUndelivered *time.Time `json:"oldestUndelivered,omitempty"`
@@ -704,6 +766,23 @@ type Stats struct {
 	// Reported only by logs that know it (the local segment log).
 	LostRecords int64 `json:"lostRecords,omitempty"`
 	LostBytes   int64 `json:"lostBytes,omitempty"`
+	// Partitions describes the partition buffers of a dynamically
+	// partitioned stream; nil for other streams.
+	Partitions *PartitionBuffers `json:"partitions,omitempty"`
+}
+
+// PartitionBuffers is what a dynamically partitioned stream holds in its
+// partition buffers (its partition log).
+type PartitionBuffers struct {
+	// Active is the number of destination partitions with records
+	// buffered, the figure the active-partition limit counts.
+	Active int `json:"active"`
+	// Records and Bytes are the records buffered in every partition (error
+	// output and S3 backup included) and their bytes after processing.
+	Records int   `json:"records"`
+	Bytes   int64 `json:"bytes"`
+	// LogBytes is what the partition log holds on disk, when it knows.
+	LogBytes int64 `json:"logBytes"`
 }
 
 // Stats reports a stream's buffer.
@@ -714,7 +793,7 @@ func (r *Registry) Stats(name string) (Stats, error) {
 	}
 	e.mu.Lock()
 	st := Stats{Name: e.info.Name, Status: e.info.Status}
-	lg := e.log
+	lg, parts, dl := e.log, e.parts, e.deliver
 	e.mu.Unlock()
 	if lg == nil {
 		return st, nil
@@ -736,7 +815,25 @@ func (r *Registry) Stats(name string) (Stats, error) {
 		oldest := b.Oldest
 		st.OldestUndelivered = &oldest
 	}
+	if parts != nil && dl != nil {
+		addPartitionStats(&st, parts, dl.PartitionStats())
+	}
 	return st, nil
+}
+
+// addPartitionStats adds what the partition buffers hold to st.
+func addPartitionStats(st *Stats, parts buffer.Log, ps deliver.PartitionStats) {
+	pb := &PartitionBuffers{Active: ps.Partitions, Records: ps.Records, Bytes: ps.Bytes}
+	if sized, ok := parts.(interface{ BufferedBytes() int64 }); ok {
+		pb.LogBytes = sized.BufferedBytes()
+	}
+	st.Partitions = pb
+	st.BufferedRecords += ps.Records
+	st.BufferedBytes += ps.Bytes
+	if !ps.Oldest.IsZero() && (st.OldestUndelivered == nil || ps.Oldest.Before(*st.OldestUndelivered)) {
+		oldest := ps.Oldest
+		st.OldestUndelivered = &oldest
+	}
 }
 
 // Health reports every stream whose log refuses records because writes
