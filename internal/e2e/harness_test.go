@@ -108,6 +108,14 @@ func freePort(t *testing.T) string {
 }
 
 func (s *server) start() {
+	s.t.Helper()
+	s.launch()
+	s.waitReady(30 * time.Second)
+}
+
+// launch starts the process without waiting for it to be ready (the nodes
+// of a cluster wait for each other).
+func (s *server) launch() {
 	t := s.t
 	t.Helper()
 	if s.Addr == "" {
@@ -125,7 +133,13 @@ func (s *server) start() {
 	}
 	s.done = make(chan struct{})
 	go func() { _ = s.cmd.Wait(); close(s.done) }()
-	deadline := time.Now().Add(30 * time.Second)
+}
+
+// waitReady waits until /_hydrant/health says the process is ready.
+func (s *server) waitReady(timeout time.Duration) {
+	t := s.t
+	t.Helper()
+	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		hc := s.HTTP
 		if hc == nil {
@@ -144,7 +158,7 @@ func (s *server) start() {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	t.Fatalf("hydrant not healthy after 30s:\n%s", s.logs.String())
+	t.Fatalf("hydrant not healthy after %s:\n%s", timeout, s.logs.String())
 }
 
 // Stop sends SIGTERM and waits for a clean exit.
