@@ -168,7 +168,9 @@ func (c *cond) eval(v value) bool {
 }
 
 // node is a condition expression.
-type node interface{ eval(env func(operand string) value) bool }
+type node interface {
+	eval(env func(operand string) value) bool
+}
 
 type andNode []node
 type orNode []node
@@ -209,7 +211,7 @@ type exprParser struct {
 }
 
 func (p *exprParser) peek() token { return p.toks[p.i] }
-func (p *exprParser) take() token  { t := p.toks[p.i]; p.i++; return t }
+func (p *exprParser) take() token { t := p.toks[p.i]; p.i++; return t }
 
 func parseExpr(s string, operand func(string) error) (node, []*leaf, error) {
 	toks, err := lex(s)
