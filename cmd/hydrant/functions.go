@@ -43,11 +43,12 @@ type functions struct {
 
 // openFunctions loads the hosted functions from <data-dir>/functions.
 // Functions reach hydrant's own APIs through AWS_ENDPOINT_URL.
-func openFunctions(ctx context.Context, f functionFlags, dataDir, region, accountID, listen, scheme string, log *slog.Logger) (*functions, error) {
+// What they print goes to sink (CloudWatch Logs).
+func openFunctions(ctx context.Context, f functionFlags, dataDir, region, accountID, listen, scheme string, sink lambda.LogSink, log *slog.Logger) (*functions, error) {
 	svc, err := lambda.Open(lambda.Options{
 		Dir: filepath.Join(dataDir, "functions"), Region: region, AccountID: accountID, Logger: log,
 		Python: f.python, Node: f.node, Concurrency: f.concurrency,
-		EndpointURL: scheme + "://" + loopbackAddr(listen),
+		EndpointURL: scheme + "://" + loopbackAddr(listen), LogSink: sink,
 	})
 	if err != nil {
 		return nil, err

@@ -37,6 +37,7 @@ type serveConfig struct {
 	security    securityConfig
 	functions   functionFlags
 	transforms  transformFlags
+	logs        logsFlags
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -57,6 +58,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	c.security.register(fs)
 	c.functions.register(fs)
 	c.transforms.register(fs)
+	c.logs.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -135,9 +137,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Logs close after functions and the registry, which write to them.
+	cwl, err := openLogs(c.logs, c.dataDir, c.region, c.accountID, log)
+	if err != nil {
+		return err
+	}
+	defer cwl.close(log)
 	// Functions close after the registry (deferred first): delivery may be
 	// invoking them until it stops.
-	funcs, err := openFunctions(ctx, c.functions, c.dataDir, c.region, c.accountID, c.listen, sec.scheme(), log)
+	funcs, err := openFunctions(ctx, c.functions, c.dataDir, c.region, c.accountID, c.listen, sec.scheme(), cwl.functions, log)
 	if err != nil {
 		return err
 	}
@@ -164,6 +172,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		Budget:         budget,
 		Stages:         deliver.CombineStages(procs.Pipeline, conv.formats),
 		MaxPartitions:  c.transforms.maxPartitions,
+		ErrorLog:       cwl.firehose,
 	})
 	if err != nil {
 		return err
@@ -189,6 +198,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	sec.install(srv)
 	srv.AddService(fh.API())
 	srv.AddService(conv.glue.API())
+	cwl.register(srv)
 	srv.Handle("GET /_hydrant/streams", stream.StatsHandler(reg))
 	srv.Handle("GET /_hydrant/streams/{name}", stream.StatsHandler(reg))
 	srv.Handle("POST /_hydrant/streams/{name}/flush", stream.FlushHandler(reg))

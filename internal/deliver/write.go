@@ -248,5 +248,6 @@ func (d *Deliverer) writeFailures(ctx context.Context, st *streamspec.Stream, p 
 		}
 		d.log.Warn("records written to the error output", "error_output_type", typ, "records", len(fs), "key", key, "error_code", fs[0].Code)
 	}
+	d.logFailures(st, failures)
 	return nil
 }

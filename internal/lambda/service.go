@@ -55,6 +55,26 @@ type Options struct {
 	QueueWait time.Duration
 	// LogBytes bounds each function's kept log (default 1 MiB).
 	LogBytes int
+	// LogSink, when set, receives every line functions log, as Lambda
+	// sends them to CloudWatch Logs (hydrant's Logs service).
+	LogSink LogSink
+}
+
+// LogSink receives every line hosted functions log, as Lambda sends them
+// to CloudWatch Logs: to the function's log group (LoggingConfig.LogGroup,
+// /aws/lambda/NAME by default) and its instance's stream
+// (YYYY/MM/DD/[$LATEST]<instance id>). It is called from the goroutine
+// that reads the instance's output and must not block.
+type LogSink interface {
+	FunctionLog(group, stream string, timestamp int64, line string)
+}
+
+// logGroupOf is where a function's logs go.
+func logGroupOf(c FunctionConfiguration) string {
+	if g := c.LoggingConfig.LogGroup; g != "" {
+		return g
+	}
+	return "/aws/lambda/" + c.FunctionName
 }
 
 func (o *Options) defaults() {
@@ -183,6 +203,7 @@ func (s *Service) snapshotOf(rec *record) *snapshot {
 		kind: kind, memory: c.MemorySize, timeout: time.Duration(c.Timeout) * time.Second, env: env,
 		codePath: s.store.codePath(c.FunctionName, rec.CodeFile),
 		taskDir:  filepath.Join(s.runDir, "task", c.FunctionName+"-"+strconv.FormatUint(seq, 10)),
+		logGroup: logGroupOf(c),
 	}
 }
 

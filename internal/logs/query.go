@@ -141,14 +141,22 @@ func (s *Store) Get(groupName, streamName string, o GetOptions) (Page, error) {
 		}
 	}
 	if len(evs) == 0 {
-		// Nothing here: both tokens stay where the reader is.
-		kind := "b"
+		// Nothing here: the token in the direction read stays where the
+		// reader is (a follower polls with it until events arrive), the
+		// other turns around at the same place.
 		if forward {
-			kind = "f"
+			p.Forward, p.Backward = formatToken("f", bound), formatToken("b", bound)
+			if bound != minPos {
+				p.Backward = formatToken("b", pos{bound.ts, bound.seq + 1})
+			}
+		} else {
+			p.Forward, p.Backward = formatToken("f", minPos), formatToken("b", bound)
+			if bound != maxPos && bound.seq > 0 {
+				p.Forward = formatToken("f", pos{bound.ts, bound.seq - 1})
+			}
 		}
-		p.Forward, p.Backward = formatToken("f", bound), formatToken("b", bound)
 		if o.Token != "" {
-			if kind == "f" {
+			if forward {
 				p.Forward = o.Token
 			} else {
 				p.Backward = o.Token

@@ -259,3 +259,41 @@ func TestStoreSizeCapDropsOldestFirst(t *testing.T) {
 		t.Fatalf("kept %s .. %s", p.Events[0].Message[:5], p.Events[len(p.Events)-1].Message[:5])
 	}
 }
+
+// A reader that starts on an empty stream (newest first, the default)
+// and polls with the forward token sees what arrives later.
+func TestStoreFollowFromEmpty(t *testing.T) {
+	t.Parallel()
+	c := newClock()
+	s := openStore(t, t.TempDir(), c, 0)
+	mustOK(t, s.CreateGroup(GroupConfig{Name: "g"}))
+	mustOK(t, s.CreateStream("g", "s"))
+	p, err := s.Get("g", "s", GetOptions{})
+	mustOK(t, err)
+	if len(p.Events) != 0 {
+		t.Fatal("events in an empty stream")
+	}
+	mustOK(t, s.Append("g", "s", batch(c.now().UnixMilli(), 2, "later")))
+	p2, err := s.Get("g", "s", GetOptions{Token: p.Forward})
+	mustOK(t, err)
+	if got := strings.Join(messages(p2.Events), ","); got != "later-0,later-1" {
+		t.Fatalf("followed %q", got)
+	}
+	p3, err := s.Get("g", "s", GetOptions{Token: p2.Forward})
+	mustOK(t, err)
+	mustOK(t, s.Append("g", "s", batch(c.now().UnixMilli()+5, 1, "more")))
+	p4, err := s.Get("g", "s", GetOptions{Token: p3.Forward})
+	mustOK(t, err)
+	if len(p3.Events) != 0 || strings.Join(messages(p4.Events), ",") != "more-0" {
+		t.Fatalf("poll %v then %v", messages(p3.Events), messages(p4.Events))
+	}
+	// Backward from the first page's backward token finds nothing and
+	// offers a forward token that reads the page again.
+	pb, err := s.Get("g", "s", GetOptions{Token: p2.Backward})
+	mustOK(t, err)
+	pf, err := s.Get("g", "s", GetOptions{Token: pb.Forward})
+	mustOK(t, err)
+	if len(pb.Events) != 0 || pb.Backward != p2.Backward || strings.Join(messages(pf.Events), ",") != "later-0,later-1,more-0" {
+		t.Fatalf("turnaround: %v %v", messages(pb.Events), messages(pf.Events))
+	}
+}

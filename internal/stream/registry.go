@@ -43,6 +43,9 @@ type Options struct {
 	// Stages builds each stream's processing pipeline and record format
 	// (processors, format conversion); nil delivers records as they are.
 	Stages deliver.Stages
+	// ErrorLog receives the CloudWatch Logs error records of streams with
+	// CloudWatchLoggingOptions enabled; nil writes none.
+	ErrorLog deliver.ErrorLog
 	// MaxPartitions is the active-partition limit of dynamically
 	// partitioned streams (--max-partitions); zero means Firehose's 500.
 	MaxPartitions int
@@ -169,6 +172,7 @@ func (r *Registry) activate(e *entry) error {
 		// Partition spools live with the stream and go with it on delete.
 		SpoolDir:      filepath.Join(e.dir, "spool"),
 		MaxPartitions: r.opts.MaxPartitions,
+		ErrorLog:      r.opts.ErrorLog,
 	})
 	return nil
 }
