@@ -289,8 +289,7 @@ func TestAPIPutLogEventsRules(t *testing.T) {
 	if _, err := c.PutRetentionPolicy(ctx, &cwl.PutRetentionPolicyInput{LogGroupName: g, RetentionInDays: aws.Int32(7)}); err != nil {
 		t.Fatal(err)
 	}
-	out, err = put(ev(now-8*day, "expired"), ev(now-8*day+3600_000, "expired too"), ev(now-6*day, "kept"))
-	if err == nil {
+	if _, err := put(ev(now-8*day, "expired"), ev(now-8*day+3600_000, "expired too"), ev(now-6*day, "kept")); err == nil {
 		t.Fatal("a 2-day span was accepted")
 	}
 	out, err = put(ev(now-7*day-3600_000, "expired"), ev(now-7*day+3600_000, "kept"))
