@@ -109,3 +109,34 @@ func BenchmarkPutLogEvents(b *testing.B) {
 		b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "events/s")
 	})
 }
+
+// BenchmarkFunctionLogs measures a hosted function's log line through
+// FunctionLogs: queued by the instance's log reader, then written (one
+// block and fsync per stream per flush). ns/op is per line, including its
+// share of the writes.
+//
+//	go test ./internal/logs -run XXX -bench FunctionLogs -benchtime 200000x
+func BenchmarkFunctionLogs(b *testing.B) {
+	st, err := logs.Open(logs.Options{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	fl := logs.NewFunctionLogs(st, nil)
+	line := "REPORT RequestId: 8f5c2a0e-1b2c-4d5e-9f00-112233445566\tDuration: 12.34 ms\tBilled Duration: 13 ms\tMemory Size: 128 MB\tMax Memory Used: 38 MB"
+	ts := time.Now().UnixMilli()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		fl.FunctionLog("/aws/lambda/bench", fmt.Sprintf("2026/05/01/[$LATEST]%032d", i%4), ts, line)
+	}
+	fl.Close()
+	b.StopTimer()
+	sts, _ := st.Streams("/aws/lambda/bench")
+	n := 0
+	for _, s := range sts {
+		n += s.Events
+	}
+	if n != b.N {
+		b.Fatalf("%d lines stored of %d", n, b.N)
+	}
+}

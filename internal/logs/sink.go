@@ -21,9 +21,12 @@ type FunctionLogs struct {
 	every time.Duration
 
 	mu      sync.Mutex
+	room    *sync.Cond // signalled when pending lines are taken
 	pending map[streamKey][]Event
 	bytes   int
 	dropped int
+	failing bool // the last write failed
+	closed  bool
 	wake    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
@@ -36,8 +39,10 @@ const (
 	FlushEvery = 200 * time.Millisecond
 	// flushBytes is a stream's pending size that triggers a write at once.
 	flushBytes = 256 << 10
-	// maxPendingBytes bounds what waits while writes fail (a full disk):
-	// past it new lines are dropped and counted.
+	// maxPendingBytes bounds what waits to be written. Past it a function
+	// that prints faster than the disk takes it waits (its output pipe
+	// fills, as a real pipe's would); while writes fail (a full disk) new
+	// lines are dropped and counted instead.
 	maxPendingBytes = 16 << 20
 )
 
@@ -48,6 +53,7 @@ func NewFunctionLogs(st *Store, log *slog.Logger) *FunctionLogs {
 	}
 	f := &FunctionLogs{store: st, log: log, every: FlushEvery, pending: map[streamKey][]Event{},
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	f.room = sync.NewCond(&f.mu)
 	go f.run()
 	return f
 }
@@ -57,6 +63,10 @@ func NewFunctionLogs(st *Store, log *slog.Logger) *FunctionLogs {
 func (f *FunctionLogs) FunctionLog(group, stream string, timestamp int64, line string) {
 	k := streamKey{group, stream}
 	f.mu.Lock()
+	for f.bytes > maxPendingBytes && !f.failing && !f.closed {
+		f.poke()
+		f.room.Wait()
+	}
 	if f.bytes > maxPendingBytes {
 		f.dropped++
 		f.mu.Unlock()
@@ -67,10 +77,14 @@ func (f *FunctionLogs) FunctionLog(group, stream string, timestamp int64, line s
 	big := f.bytes > flushBytes
 	f.mu.Unlock()
 	if big {
-		select {
-		case f.wake <- struct{}{}:
-		default:
-		}
+		f.poke()
+	}
+}
+
+func (f *FunctionLogs) poke() {
+	select {
+	case f.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -99,6 +113,7 @@ func (f *FunctionLogs) Flush() {
 		return
 	}
 	f.pending, f.bytes, f.dropped = map[streamKey][]Event{}, 0, 0
+	f.room.Broadcast()
 	f.mu.Unlock()
 	if dropped > 0 {
 		f.log.Warn("function log lines dropped: writing them has been failing", "lines", dropped)
@@ -112,15 +127,21 @@ func (f *FunctionLogs) Flush() {
 				n++
 			}
 			n = max(n, 1)
-			if err := f.store.AppendCreating(k.group, k.stream, evs[:n]); err != nil {
+			err := f.store.AppendCreating(k.group, k.stream, evs[:n])
+			if err != nil {
 				f.log.Error("write function log", "log_group", k.group, "log_stream", k.stream, "lines", n, "err", err)
 			}
+			f.mu.Lock()
+			f.failing = err != nil
+			f.room.Broadcast()
+			f.mu.Unlock()
 			evs = evs[n:]
 		}
 	}
 }
 
-// Close writes what is pending and stops the writer.
+// Close writes what is pending and stops the writer; lines logged after
+// it are not written.
 func (f *FunctionLogs) Close() {
 	select {
 	case <-f.stop:
@@ -128,6 +149,10 @@ func (f *FunctionLogs) Close() {
 		close(f.stop)
 	}
 	<-f.done
+	f.mu.Lock()
+	f.closed = true
+	f.room.Broadcast()
+	f.mu.Unlock()
 }
 
 // FirehoseLogs writes delivery streams' error records (deliver.ErrorLog)
