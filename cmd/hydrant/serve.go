@@ -172,6 +172,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		Budget:         budget,
 		Stages:         deliver.CombineStages(procs.Pipeline, conv.formats),
 		MaxPartitions:  c.transforms.maxPartitions,
+		Deleted:        procs.Forget,
 		ErrorLog:       cwl.firehose,
 	})
 	if err != nil {

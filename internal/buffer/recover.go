@@ -414,9 +414,12 @@ func (l *SegmentLog) index(seg *segment, off int64, n int, fi frameInfo) {
 	l.total += fi.data
 }
 
-// reportLoss logs a loss once, quarantines its damaged bytes, counts it and
-// records the hole it leaves for Backlog and Cut. Damage to records already
-// delivered costs nothing and is only mentioned.
+// reportLoss reports a loss, quarantines its damaged bytes, counts it, and
+// records the hole it leaves for Backlog, Cut and Read. Damage to records
+// already delivered costs nothing and is only mentioned. The damaged bytes
+// stay in their segment until delivery has passed them, so later opens
+// find the same loss: its quarantine files, already there, say it was
+// reported, and it is then mentioned at Warn and not counted again.
 func (l *SegmentLog) reportLoss(ls loss) {
 	from := max(ls.from, l.committed)
 	var bytes int64
@@ -432,51 +435,79 @@ func (l *SegmentLog) reportLoss(ls loss) {
 		}
 		return
 	}
-	var quarantined []string
-	for _, r := range ls.regions {
-		path, err := l.quarantine(r)
-		if err != nil {
-			l.log.Error("buffer: cannot quarantine damaged bytes", "segment", r.path, "offset", r.off, "err", err)
-			continue
-		}
-		quarantined = append(quarantined, path)
-	}
-	lost := ls.to - from
-	attrs := []any{"lost_records", lost}
-	if lost > 0 {
-		attrs = append(attrs, "lost", fmt.Sprintf("%d-%d", from, ls.to-1))
-	}
+	l.holes = append(l.holes, hole{from: from, to: ls.to})
+	files, known := l.quarantine(ls)
+	attrs := []any{"lost", fmt.Sprintf("%d-%d", from, ls.to-1), "lost_records", ls.to - from}
 	if len(ls.regions) > 0 {
 		r := ls.regions[0]
-		attrs = append(attrs, "segment", r.path, "offset", r.off, "found", r.reason, "damaged_bytes", bytes,
-			"quarantine", strings.Join(quarantined, ","))
+		attrs = append(attrs, "segment", r.path, "offset", r.off, "found", r.reason, "damaged_bytes", bytes)
 	} else {
 		attrs = append(attrs, "found", "no segment holds them")
 	}
-	l.log.Error("buffer: damaged log, records lost", attrs...)
-	l.lostRecords += int64(lost)
-	l.lostBytes += bytes
-	if lost > 0 {
-		l.holes = append(l.holes, hole{from: from, to: ls.to})
+	attrs = append(attrs, "quarantine", strings.Join(files, ","))
+	if known {
+		l.log.Warn("buffer: damaged log, records lost (reported when first found)", attrs...)
+		return
 	}
+	l.log.Error("buffer: damaged log, records lost", attrs...)
+	l.lostRecords += int64(ls.to - from)
+	l.lostBytes += bytes
 }
 
-// quarantine copies a damaged region into a file beside the log, named
-// after its segment and offset, and syncs it. A file already holding the
-// region (from an earlier open) is left as it is.
-func (l *SegmentLog) quarantine(r region) (string, error) {
-	path := filepath.Join(l.dir, fmt.Sprintf("%s.%d.damaged", filepath.Base(r.path), r.off))
-	if fi, err := os.Stat(path); err == nil && fi.Size() == r.end-r.off {
-		return path, nil
+// quarantine copies each damaged region of a loss into a file beside the
+// log, named after its segment and offset, and syncs it; a loss without
+// damaged bytes (a missing segment) gets an empty marker named after its
+// first sequence number. It returns the files, and whether all of them
+// were already there, holding the same bytes: the loss was reported by an
+// earlier open. A file that cannot be written is logged and left out.
+func (l *SegmentLog) quarantine(ls loss) (files []string, known bool) {
+	known = true
+	if len(ls.regions) == 0 {
+		path := filepath.Join(l.dir, segName(ls.from)+".missing")
+		if _, err := os.Stat(path); err == nil {
+			return []string{path}, true
+		}
+		err := os.WriteFile(path, nil, 0o644)
+		if err == nil {
+			err = syncDir(l.dir)
+		}
+		if err != nil {
+			l.log.Error("buffer: cannot mark missing records", "path", path, "err", err)
+			return nil, false
+		}
+		return []string{path}, false
 	}
+	for _, r := range ls.regions {
+		path := filepath.Join(l.dir, fmt.Sprintf("%s.%d.damaged", filepath.Base(r.path), r.off))
+		if fi, err := os.Stat(path); err == nil && fi.Size() == r.end-r.off {
+			files = append(files, path)
+			continue
+		}
+		known = false
+		if err := copyRegion(path, r); err != nil {
+			l.log.Error("buffer: cannot quarantine damaged bytes", "segment", r.path, "offset", r.off, "err", err)
+			continue
+		}
+		if err := syncDir(l.dir); err != nil {
+			l.log.Error("buffer: cannot quarantine damaged bytes", "segment", r.path, "offset", r.off, "err", err)
+			continue
+		}
+		files = append(files, path)
+	}
+	return files, known
+}
+
+// copyRegion writes the bytes of a region into a new file at path and
+// syncs it.
+func copyRegion(path string, r region) error {
 	src, err := os.Open(r.path)
 	if err != nil {
-		return "", err
+		return err
 	}
 	defer src.Close()
 	dst, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
-		return "", err
+		return err
 	}
 	_, err = io.Copy(dst, io.NewSectionReader(src, r.off, r.end-r.off))
 	if err == nil {
@@ -485,14 +516,10 @@ func (l *SegmentLog) quarantine(r region) (string, error) {
 	if cerr := dst.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		err = syncDir(l.dir)
-	}
 	if err != nil {
 		os.Remove(path)
-		return "", err
 	}
-	return path, nil
+	return err
 }
 
 // segReader reads a segment through a window of up to a few MiB, for both
@@ -561,28 +588,41 @@ func (r *segReader) frame(off int64) (frameInfo, int, string, error) {
 // random bytes as unlikely as a CRC collision, and keeps the search cheap:
 // most offsets fail on their first bytes.
 func (r *segReader) resync(bad int64, lo uint64) (int64, bool, error) {
-	for c := max(bad+1, segHeaderSize); c+frameOverhead+recordHeader <= r.size; c++ {
-		h, err := r.at(c, frameOverhead)
+	const need = frameOverhead + recordHeader // the smallest frame
+	c := max(bad+1, segHeaderSize)
+	for c+need <= r.size {
+		n := int(min(scanWindow, r.size-c))
+		w, err := r.at(c, n)
 		if err != nil {
 			return 0, false, err
 		}
-		n := binary.LittleEndian.Uint32(h)
-		if n < payloadHeader+recordHeader || n > maxPayload || int64(n) > r.size-c-frameHeader {
-			continue
+		next := c + int64(n-need+1) // where the next window starts
+		for i := 0; i+need <= n; i++ {
+			off := c + int64(i)
+			l := binary.LittleEndian.Uint32(w[i:])
+			if l < payloadHeader+recordHeader || l > maxPayload || int64(l) > r.size-off-frameHeader {
+				continue
+			}
+			seq := binary.LittleEndian.Uint64(w[i+frameHeader:])
+			if seq < lo || seq-lo > uint64(off-bad)/recordHeader {
+				continue
+			}
+			count := binary.LittleEndian.Uint32(w[i+frameHeader+16:])
+			if count == 0 || uint64(count)*recordHeader > uint64(l-payloadHeader) {
+				continue
+			}
+			_, _, reason, err := r.frame(off)
+			if err != nil {
+				return 0, false, err
+			}
+			if reason == "" {
+				return off, true, nil
+			}
+			// frame moved the window: go on after off with a fresh one.
+			next = off + 1
+			break
 		}
-		seq := binary.LittleEndian.Uint64(h[frameHeader:])
-		if seq < lo || seq-lo > uint64(c-bad)/recordHeader {
-			continue
-		}
-		count := binary.LittleEndian.Uint32(h[frameHeader+16:])
-		if count == 0 || uint64(count)*recordHeader > uint64(n-payloadHeader) {
-			continue
-		}
-		if _, _, reason, err := r.frame(c); err != nil {
-			return 0, false, err
-		} else if reason == "" {
-			return c, true, nil
-		}
+		c = next
 	}
 	return 0, false, nil
 }

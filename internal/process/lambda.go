@@ -151,7 +151,7 @@ func (l *lambdaStage) invoke(ctx context.Context, group []deliver.Rec, payload [
 	var code, msg string
 	attempts := l.cfg.Retries + 1
 	for attempt := 1; attempt <= attempts; attempt++ {
-		res, fnErr, err, took := l.call(ctx, payload)
+		res, fnErr, took, err := l.call(ctx, payload)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -187,9 +187,9 @@ func (l *lambdaStage) invoke(ctx context.Context, group []deliver.Rec, payload [
 var errDeadline = errors.New("invocation exceeded the time Firehose allows")
 
 // call makes one invocation, bounded by InvokeTimeout.
-func (l *lambdaStage) call(ctx context.Context, payload []byte) (res []byte, fnErr string, err error, took time.Duration) {
+func (l *lambdaStage) call(ctx context.Context, payload []byte) (res []byte, fnErr string, took time.Duration, err error) {
 	if l.invoker == nil {
-		return nil, "", errNoInvoker, 0
+		return nil, "", 0, errNoInvoker
 	}
 	ictx, cancel := context.WithTimeout(ctx, l.opts.InvokeTimeout)
 	defer cancel()
@@ -199,7 +199,7 @@ func (l *lambdaStage) call(ctx context.Context, payload []byte) (res []byte, fnE
 	if err != nil && ctx.Err() == nil && errors.Is(ictx.Err(), context.DeadlineExceeded) {
 		err = errDeadline
 	}
-	return res, fnErr, err, took
+	return res, fnErr, took, err
 }
 
 var errNoInvoker = &awsproto.Error{Type: "ResourceNotFoundException", Message: "hydrant was started without Lambda support"}

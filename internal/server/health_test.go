@@ -29,7 +29,7 @@ func TestHealthChecks(t *testing.T) {
 	health := func() (int, string, []string) {
 		t.Helper()
 		rec := httptest.NewRecorder()
-		s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/_hydrant/health", nil))
+		s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://127.0.0.1:4566/_hydrant/health", nil))
 		var body struct {
 			Status  string   `json:"status"`
 			Reasons []string `json:"reasons"`

@@ -55,6 +55,10 @@ type Options struct {
 	// Put fails with buffer.ErrFull. Both apply to the default OpenLog only.
 	MaxStreamBytes int64
 	Budget         *buffer.Budget
+	// Deleted, if set, is called with a stream's name once DeleteDeliveryStream
+	// has removed it, so that what is kept per stream outside the registry
+	// (the processing pipelines of Stages) can be dropped.
+	Deleted func(name string)
 }
 
 // Registry implements firehose.Backend over local files.
@@ -307,6 +311,10 @@ func (r *Registry) Delete(ctx context.Context, name string) error {
 	}
 	if e.log != nil {
 		_ = e.log.Close()
+	}
+	if r.opts.Deleted != nil {
+		// The loop is stopped: nothing builds a pipeline for it any more.
+		r.opts.Deleted(name)
 	}
 	if err := os.RemoveAll(e.dir); err != nil {
 		return fmt.Errorf("remove stream %s: %w", name, err)
