@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -417,5 +418,46 @@ print("ok")
 	out, err := cmd.CombinedOutput()
 	if err != nil || strings.TrimSpace(string(out)) != "ok" {
 		t.Fatalf("boto3: %v\n%s", err, out)
+	}
+}
+
+// TestLogsRequireSignature: with --credentials, the Logs API answers only
+// requests signed with a configured key, and keeps names in the data dir.
+func TestLogsRequireSignature(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--credentials", writeCredentials(t))
+	ctx := context.Background()
+	signed := func(id, secret string) *cwl.Client {
+		return cwl.New(cwl.Options{Region: "us-east-1", BaseEndpoint: aws.String(s.URL), RetryMaxAttempts: 1,
+			Credentials: credentials.NewStaticCredentialsProvider(id, secret, "")})
+	}
+	_, err := signed(authKeyID, "wrong").CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String("g")})
+	if code, _ := apiErrorCode(err); code != "InvalidSignatureException" {
+		t.Fatalf("wrong secret: %v", err)
+	}
+	req, _ := http.NewRequest("POST", s.URL+"/", strings.NewReader(`{"logGroupName":"g"}`))
+	req.Header.Set("X-Amz-Target", "Logs_20140328.CreateLogGroup")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	if st, typ, _ := awsError(t, req); st != 400 || typ != "MissingAuthenticationTokenException" {
+		t.Fatalf("unsigned: %d %s", st, typ)
+	}
+	c := signed(authKeyID, authSecret)
+	for _, g := range []string{"../..", "/../../etc", "a/./b#c"} {
+		if _, err := c.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String(g)}); err != nil {
+			t.Fatalf("%s: %v", g, err)
+		}
+		if _, err := c.CreateLogStream(ctx, &cwl.CreateLogStreamInput{LogGroupName: aws.String(g), LogStreamName: aws.String("../../../x")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := c.DescribeLogGroups(ctx, &cwl.DescribeLogGroupsInput{})
+	if err != nil || len(out.LogGroups) != 3 {
+		t.Fatalf("groups: %v %+v", err, out)
+	}
+	for _, p := range []string{filepath.Join(s.DataDir, "..", "x"), filepath.Join(s.DataDir, "x"), filepath.Join(s.DataDir, "logs", "x"),
+		filepath.Join(s.DataDir, "..", "etc"), filepath.Join(s.DataDir, "etc")} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("a name escaped its directory: %s exists", p)
+		}
 	}
 }
