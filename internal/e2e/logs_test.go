@@ -64,8 +64,16 @@ func TestLogsCLI(t *testing.T) {
 				return out
 			}
 			group := "/aws/kinesisfirehose/clicks-stream-abc123"
+			// The recipe's step 10 as written: create-log-group has no
+			// --retention-in-days, so both CLIs refuse it before sending
+			// anything (on AWS too) and the recipe's `|| echo` hides it.
+			// Corrected: create-log-group, then put-retention-policy.
+			out, errOut, code := s.cli(ctx, bin, "logs", "create-log-group", "--log-group-name", group, "--retention-in-days", "14")
+			if code == 0 || !strings.Contains(errOut, "Unknown options: --retention-in-days, 14") {
+				t.Fatalf("the recipe's create-log-group: exit %d %s%s", code, out, errOut)
+			}
 			run("logs", "create-log-group", "--log-group-name", group)
-			_, errOut, code := s.cli(ctx, bin, "logs", "create-log-group", "--log-group-name", group)
+			_, errOut, code = s.cli(ctx, bin, "logs", "create-log-group", "--log-group-name", group)
 			if code == 0 || !strings.Contains(errOut, "ResourceAlreadyExistsException") {
 				t.Fatalf("second create: %d %s", code, errOut)
 			}
