@@ -297,8 +297,8 @@ func TestLogsFirehoseErrorRecords(t *testing.T) {
 			t.Errorf("%s = %v, want %v (record %v)", k, rec[k], v, rec)
 		}
 	}
-	if msg, _ := rec["message"].(string); msg == "" {
-		t.Errorf("no message: %v", rec)
+	if msg, _ := rec["message"].(string); msg != "The Lambda function was successfully invoked but it returned an error result." {
+		t.Errorf("message %q", msg)
 	}
 	// The same records with a filter, as an alarm's metric filter would.
 	out := e.run(t, "logs", "filter-log-events", "--log-group-name", group, "--filter-pattern", `{ $.errorCode = "Lambda.*" }`)
