@@ -44,12 +44,13 @@ type functions struct {
 
 // openFunctions loads the hosted functions from <data-dir>/functions, or,
 // in a cluster, from the shared state (shared non-nil). Functions reach
-// hydrant's own APIs through AWS_ENDPOINT_URL.
-func openFunctions(ctx context.Context, f functionFlags, dataDir, region, accountID, listen, scheme string, ident *identity, shared state.Store, log *slog.Logger) (*functions, error) {
+// hydrant's own APIs through AWS_ENDPOINT_URL; what they print goes to sink
+// (CloudWatch Logs).
+func openFunctions(ctx context.Context, f functionFlags, dataDir, region, accountID, listen, scheme string, ident *identity, shared state.Store, sink lambda.LogSink, log *slog.Logger) (*functions, error) {
 	opts := lambda.Options{
 		Dir: filepath.Join(dataDir, "functions"), Region: region, AccountID: accountID, Logger: log,
 		Python: f.python, Node: f.node, Concurrency: f.concurrency,
-		EndpointURL: scheme + "://" + loopbackAddr(listen),
+		EndpointURL: scheme + "://" + loopbackAddr(listen), LogSink: sink,
 		State:       shared,
 	}
 	ident.functionOptions(&opts)

@@ -41,6 +41,7 @@ type serveConfig struct {
 	transforms  transformFlags
 	cluster     cluster.Flags
 	identity    identityFlags
+	logs        logsFlags
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -63,6 +64,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	c.transforms.register(fs)
 	c.cluster.Register(fs)
 	c.identity.register(fs)
+	c.logs.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -163,9 +165,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Logs close after functions and the registry, which write to them.
+	cwl, err := openLogs(c.logs, c.dataDir, c.region, c.accountID, log)
+	if err != nil {
+		return err
+	}
+	defer cwl.close(log)
 	// Functions close after the registry (deferred first): delivery may be
 	// invoking them until it stops.
-	funcs, err := openFunctions(ctx, c.functions, c.dataDir, c.region, c.accountID, c.listen, sec.scheme(), ident, shared, log)
+	funcs, err := openFunctions(ctx, c.functions, c.dataDir, c.region, c.accountID, c.listen, sec.scheme(), ident, shared, cwl.functions, log)
 	if err != nil {
 		return err
 	}
@@ -193,6 +201,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		Stages:         deliver.CombineStages(procs.Pipeline, conv.formats),
 		MaxPartitions:  c.transforms.maxPartitions,
 		Deleted:        procs.Forget,
+		ErrorLog:       cwl.firehose,
 	}
 	if cl != nil {
 		so.State, so.Logs, so.Clustered = cl.State, cl.Logs, true
@@ -230,6 +239,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	srv.AddService(fh.API())
 	srv.AddService(conv.glue.API())
 	ident.register(srv)
+	cwl.register(srv)
 	srv.Handle("GET /_hydrant/streams", stream.StatsHandler(reg))
 	srv.Handle("GET /_hydrant/streams/{name}", stream.StatsHandler(reg))
 	srv.Handle("POST /_hydrant/streams/{name}/flush", stream.FlushHandler(reg))

@@ -61,6 +61,9 @@ type Options struct {
 	// this node's copies of the packages), and functions created, changed
 	// or deleted on other nodes are followed.
 	State hstate.Store
+	// LogSink, when set, receives every line functions log, as Lambda
+	// sends them to CloudWatch Logs (hydrant's Logs service).
+	LogSink LogSink
 	// Roles, when set, must hold every function's Role (--require-roles).
 	Roles RoleChecker
 	// Credentials, when set, issues each instance's temporary credentials
@@ -71,6 +74,23 @@ type Options struct {
 	// RevokeCredentials, when set, is told an instance's access key when
 	// the instance stops.
 	RevokeCredentials func(accessKeyID string)
+}
+
+// LogSink receives every line hosted functions log, as Lambda sends them
+// to CloudWatch Logs: to the function's log group (LoggingConfig.LogGroup,
+// /aws/lambda/NAME by default) and its instance's stream
+// (YYYY/MM/DD/[$LATEST]<instance id>). It is called from the goroutine
+// that reads the instance's output and must not block.
+type LogSink interface {
+	FunctionLog(group, stream string, timestamp int64, line string)
+}
+
+// logGroupOf is where a function's logs go.
+func logGroupOf(c FunctionConfiguration) string {
+	if g := c.LoggingConfig.LogGroup; g != "" {
+		return g
+	}
+	return "/aws/lambda/" + c.FunctionName
 }
 
 func (o *Options) defaults() {
@@ -216,6 +236,7 @@ func (s *Service) snapshotOf(rec *record) *snapshot {
 		kind: kind, memory: c.MemorySize, timeout: time.Duration(c.Timeout) * time.Second, env: env,
 		codePath: s.store.codePath(c.FunctionName, rec.CodeFile),
 		taskDir:  filepath.Join(s.runDir, "task", c.FunctionName+"-"+strconv.FormatUint(seq, 10)),
+		logGroup: logGroupOf(c),
 	}
 }
 

@@ -63,6 +63,9 @@ type Options struct {
 	// Stages builds each stream's processing pipeline and record format
 	// (processors, format conversion); nil delivers records as they are.
 	Stages deliver.Stages
+	// ErrorLog receives the CloudWatch Logs error records of streams with
+	// CloudWatchLoggingOptions enabled; nil writes none.
+	ErrorLog deliver.ErrorLog
 	// MaxPartitions is the active-partition limit of dynamically
 	// partitioned streams (--max-partitions); zero means Firehose's 500.
 	MaxPartitions int
@@ -280,6 +283,7 @@ func (r *Registry) startDeliver(e *entry) error {
 		// Partition buffers live with the stream and go with it on delete.
 		PartitionLog:  e.parts,
 		MaxPartitions: r.opts.MaxPartitions,
+		ErrorLog:      r.opts.ErrorLog,
 	})
 	return nil
 }
