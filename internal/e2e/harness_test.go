@@ -63,6 +63,9 @@ type server struct {
 	// HTTP is the client of the start-up health check (one that trusts a
 	// test certificate, for TLS); nil means http.DefaultClient.
 	HTTP *http.Client
+	// Env is added to the process's environment (the test's own is
+	// inherited), so tests need not change the environment of all.
+	Env []string
 }
 
 type syncBuffer struct {
@@ -87,7 +90,14 @@ func (s *syncBuffer) String() string {
 // when the test ends; its log is printed if the test failed.
 func startServer(t *testing.T, extra ...string) *server {
 	t.Helper()
-	s := &server{t: t, DataDir: t.TempDir(), args: extra}
+	return startServerEnv(t, nil, extra...)
+}
+
+// startServerEnv is startServer with env added to the process's
+// environment.
+func startServerEnv(t *testing.T, env []string, extra ...string) *server {
+	t.Helper()
+	s := &server{t: t, DataDir: t.TempDir(), args: extra, Env: env}
 	s.start()
 	t.Cleanup(func() {
 		s.Stop()
@@ -124,6 +134,7 @@ func (s *server) launch() {
 	}
 	args := append([]string{"serve", "--listen", s.Addr, "--data-dir", s.DataDir, "--log-level", "debug"}, s.args...)
 	s.cmd = exec.Command(binary, args...)
+	s.cmd.Env = append(os.Environ(), s.Env...)
 	if s.logs == nil {
 		s.logs = &syncBuffer{}
 	}

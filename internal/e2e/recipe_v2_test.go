@@ -189,7 +189,7 @@ func TestRecipeCLIv2(t *testing.T) {
 	requireTool(t, "python3")
 	start := time.Now().UTC()
 	s := startServer(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	if out, _, _ := s.cli(ctx, awsV2, "--version"); !strings.HasPrefix(out, "aws-cli/2") {
 		t.Fatalf("/usr/bin/aws is not the AWS CLI v2: %q", out)
