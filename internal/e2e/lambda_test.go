@@ -104,7 +104,7 @@ func TestLambdaRecipeCLI(t *testing.T) {
 	t.Parallel()
 	awsCLI := requireTool(t, "aws")
 	python := requireTool(t, "python3")
-	src, err := os.ReadFile("testdata/recipe/lambda_function.py")
+	src, err := os.ReadFile("../../examples/recipe/lambda_function.py")
 	if err != nil {
 		t.Fatal(err)
 	}

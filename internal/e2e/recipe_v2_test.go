@@ -200,7 +200,7 @@ func TestRecipeCLIv2(t *testing.T) {
 	sh := newRecipeShell(ctx, t, s, awsV2)
 
 	// Step 4: the function's code, zipped as the recipe does.
-	src, err := os.ReadFile("testdata/recipe/lambda_function.py")
+	src, err := os.ReadFile("../../examples/recipe/lambda_function.py")
 	if err != nil {
 		t.Fatal(err)
 	}

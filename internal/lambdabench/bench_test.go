@@ -167,7 +167,7 @@ func BenchmarkLambdaGo(b *testing.B) {
 }
 
 // BenchmarkLambdaPython is the same with the recipe's Python function
-// (internal/e2e/testdata/recipe/lambda_function.py) and a python3 process
+// (examples/recipe/lambda_function.py) and a python3 process
 // calling its lambda_handler in a loop (testdata/baseline.py).
 // BENCH_RECORDS defaults to 100,000.
 func BenchmarkLambdaPython(b *testing.B) {

@@ -82,7 +82,7 @@ func goFunctionZip(tb testing.TB) []byte {
 }
 
 // recipeFile is the recipe's function, as the e2e tests run it.
-const recipeFile = "../e2e/testdata/recipe/lambda_function.py"
+const recipeFile = "../../examples/recipe/lambda_function.py"
 
 func pythonFunctionZip(tb testing.TB) []byte {
 	tb.Helper()
