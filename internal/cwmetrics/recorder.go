@@ -271,3 +271,27 @@ func (r *Recorder) FunctionThrottled(function string) {
 // Forget drops a deleted stream's cached series (its datapoints stay
 // until the retention ends, as in CloudWatch).
 func (r *Recorder) Forget(stream string) { r.streams.Delete(stream) }
+
+// Published records NumberOfMessagesPublished and PublishSize of a topic
+// (sns.Observer).
+func (r *Recorder) Published(topic string, bytes int) {
+	now := r.store.Now()
+	if sr, _ := r.store.Series(NewMetric(NamespaceSNS, "NumberOfMessagesPublished", Dimension{DimTopic, topic})); sr != nil {
+		sr.Record(now, UnitCount, 1, false)
+	}
+	if sr, _ := r.store.Series(NewMetric(NamespaceSNS, "PublishSize", Dimension{DimTopic, topic})); sr != nil {
+		sr.Record(now, UnitBytes, float64(bytes), false)
+	}
+}
+
+// Notified records NumberOfNotificationsDelivered or
+// NumberOfNotificationsFailed (sns.Observer).
+func (r *Recorder) Notified(topic string, ok bool) {
+	name := "NumberOfNotificationsDelivered"
+	if !ok {
+		name = "NumberOfNotificationsFailed"
+	}
+	if sr, _ := r.store.Series(NewMetric(NamespaceSNS, name, Dimension{DimTopic, topic})); sr != nil {
+		sr.Record(r.store.Now(), UnitCount, 1, false)
+	}
+}
