@@ -43,9 +43,9 @@ type functions struct {
 
 // openFunctions loads the hosted functions from <data-dir>/functions.
 // Functions reach hydrant's own APIs through AWS_ENDPOINT_URL.
-func openFunctions(ctx context.Context, f functionFlags, dataDir, region, accountID, listen, scheme string, log *slog.Logger) (*functions, error) {
+func openFunctions(ctx context.Context, f functionFlags, dataDir, region, accountID, listen, scheme string, obs lambda.Observer, log *slog.Logger) (*functions, error) {
 	svc, err := lambda.Open(lambda.Options{
-		Dir: filepath.Join(dataDir, "functions"), Region: region, AccountID: accountID, Logger: log,
+		Dir: filepath.Join(dataDir, "functions"), Region: region, AccountID: accountID, Logger: log, Observer: obs,
 		Python: f.python, Node: f.node, Concurrency: f.concurrency,
 		EndpointURL: scheme + "://" + loopbackAddr(listen),
 	})

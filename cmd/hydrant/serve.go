@@ -39,6 +39,7 @@ type serveConfig struct {
 	security    securityConfig
 	functions   functionFlags
 	transforms  transformFlags
+	monitoring  monitoringFlags
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -59,6 +60,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	c.security.register(fs)
 	c.functions.register(fs)
 	c.transforms.register(fs)
+	c.monitoring.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -69,6 +71,9 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 		return c, err
 	}
 	if err := c.transforms.check(); err != nil {
+		return c, err
+	}
+	if err := c.monitoring.check(); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
@@ -137,13 +142,24 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The metric store closes last (deferred first): everything else
+	// records into it until it stops.
+	endpoint := sec.scheme() + "://" + loopbackAddr(c.listen)
+	mon, err := openMonitoring(c.monitoring, c.dataDir, log)
+	if err != nil {
+		return err
+	}
+	defer mon.close(log)
 	// Functions close after the registry (deferred first): delivery may be
 	// invoking them until it stops.
-	funcs, err := openFunctions(ctx, c.functions, c.dataDir, c.region, c.accountID, c.listen, sec.scheme(), log)
+	funcs, err := openFunctions(ctx, c.functions, c.dataDir, c.region, c.accountID, c.listen, sec.scheme(), mon.lambdaObserver(), log)
 	if err != nil {
 		return err
 	}
 	defer funcs.close(log)
+	if err := mon.openServices(c.monitoring, c.dataDir, c.region, c.accountID, endpoint, funcs.invoker, log); err != nil {
+		return err
+	}
 	// The metrics read the registry's buffers at scrape time; the registry
 	// reports deliveries to the metrics.
 	budget := c.buffers.budget(c.dataDir, log)
@@ -157,7 +173,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	procs := newProcessing(funcs.invoker, c.functions.concurrency, c.region, log, tm)
+	procs := newProcessing(funcs.invoker, c.functions.concurrency, c.region, log, mon.processObserver(tm))
 	reg, err = stream.Open(stream.Options{
 		Dir:            filepath.Join(c.dataDir, "streams"),
 		Region:         c.region,
@@ -165,7 +181,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		Store:          objects,
 		Logger:         log,
 		CreateDelay:    c.createDelay,
-		Observer:       deliveryObserver{mx, tm},
+		Observer:       mon.deliveryObserver(deliveryObserver{mx, tm}),
 		MaxStreamBytes: int64(c.buffers.maxStream),
 		Budget:         budget,
 		Stages:         deliver.CombineStages(procs.Pipeline, conv.formats),
@@ -179,7 +195,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			log.Error("close streams", "err", err)
 		}
 	}()
-	fh, err := firehose.NewService(reg, firehose.Options{Region: c.region, AccountID: c.accountID, Logger: log, Metrics: mx,
+	fh, err := firehose.NewService(reg, firehose.Options{Region: c.region, AccountID: c.accountID, Logger: log, Metrics: mon.putObserver(mx),
 		Features: transformFeatures(firehose.Features{FormatConversion: true})})
 	if err != nil {
 		return err
@@ -202,6 +218,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	srv.HandlePublic("GET /_hydrant/metrics", mx.Handler())
 	funcs.register(srv)
+	mon.register(srv)
+	mon.start(reg, conv.metrics)
 
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
