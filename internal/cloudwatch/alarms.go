@@ -237,14 +237,14 @@ func (a *alarmSet) sorted(keep func(*alarm) bool) []*alarm {
 
 func (s *Service) describeAlarms(ctx context.Context, body []byte) (any, error) {
 	var in struct {
-		AlarmNames                            []string
-		AlarmNamePrefix                       string
-		AlarmTypes                            []string
+		AlarmNames                              []string
+		AlarmNamePrefix                         string
+		AlarmTypes                              []string
 		ChildrenOfAlarmName, ParentsOfAlarmName string
-		StateValue                            string
-		ActionPrefix                          string
-		MaxRecords                            int
-		NextToken                             string
+		StateValue                              string
+		ActionPrefix                            string
+		MaxRecords                              int
+		NextToken                               string
 	}
 	if err := s.decode("DescribeAlarms", body, &in); err != nil {
 		return nil, err
@@ -320,8 +320,8 @@ func paginate[T any](list []T, token string, size int) ([]T, string, error) {
 func (s *Service) describeAlarmsForMetric(ctx context.Context, body []byte) (any, error) {
 	var in struct {
 		MetricName, Namespace, Statistic, ExtendedStatistic, Unit string
-		Dimensions                                              []cwmetrics.Dimension
-		Period                                                  int
+		Dimensions                                                []cwmetrics.Dimension
+		Period                                                    int
 	}
 	if err := s.decode("DescribeAlarmsForMetric", body, &in); err != nil {
 		return nil, err

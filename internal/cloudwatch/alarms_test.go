@@ -139,7 +139,7 @@ func TestDeliveryAlarmFiresAndClears(t *testing.T) {
 		"AlarmName": "delivery", "AlarmDescription": "S3 delivery failing",
 		"Namespace": "AWS/Firehose", "MetricName": "DeliveryToS3.Success", "Statistic": "Average",
 		"Dimensions": []map[string]string{{"Name": "DeliveryStreamName", "Value": "s"}},
-		"Period": 60, "EvaluationPeriods": 1, "Threshold": 1, "ComparisonOperator": "LessThanThreshold",
+		"Period":     60, "EvaluationPeriods": 1, "Threshold": 1, "ComparisonOperator": "LessThanThreshold",
 		"AlarmActions": []string{topic}, "OKActions": []string{topic},
 	})
 	if st, reason := r.state("delivery"); st != StateInsufficient || reason != "Unchecked: Initial alarm creation" {
@@ -224,7 +224,7 @@ func TestTreatMissingData(t *testing.T) {
 			r.must("PutMetricAlarm", map[string]any{
 				"AlarmName": "a", "Namespace": "AWS/Firehose", "MetricName": "ThrottledRecords", "Statistic": "Sum",
 				"Dimensions": []map[string]string{{"Name": "DeliveryStreamName", "Value": "s"}},
-				"Period": 60, "EvaluationPeriods": 3, "Threshold": 0, "ComparisonOperator": "GreaterThanThreshold",
+				"Period":     60, "EvaluationPeriods": 3, "Threshold": 0, "ComparisonOperator": "GreaterThanThreshold",
 				"TreatMissingData": tmd,
 			})
 			sr := r.series("ThrottledRecords")
@@ -361,7 +361,7 @@ func TestValidation(t *testing.T) {
 		"alarm ec2 action": {"PutMetricAlarm", map[string]any{"AlarmName": "x", "Namespace": "N", "MetricName": "M", "Statistic": "Sum", "Period": 60,
 			"EvaluationPeriods": 1, "Threshold": 1, "ComparisonOperator": "GreaterThanThreshold", "AlarmActions": []string{"arn:aws:automate:us-east-1:ec2:stop"}},
 			"InvalidParameterValueException", "SNS topic actions"},
-		"delete missing": {"DeleteAlarms", map[string]any{"AlarmNames": []string{"nope"}}, "ResourceNotFound", "nope"},
+		"delete missing":    {"DeleteAlarms", map[string]any{"AlarmNames": []string{"nope"}}, "ResourceNotFound", "nope"},
 		"set state missing": {"SetAlarmState", map[string]any{"AlarmName": "nope", "StateValue": "OK", "StateReason": "r"}, "ResourceNotFound", "nope"},
 	} {
 		_, err := r.call(c.op, c.in)

@@ -28,12 +28,12 @@ import (
 type node interface{}
 
 type (
-	numNode  float64
-	strNode  string
-	idNode   string
-	kwNode   string // REPEAT, LINEAR
-	negNode  struct{ x node }
-	binNode  struct {
+	numNode float64
+	strNode string
+	idNode  string
+	kwNode  string // REPEAT, LINEAR
+	negNode struct{ x node }
+	binNode struct {
 		op   string
 		l, r node
 	}

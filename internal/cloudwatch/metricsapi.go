@@ -15,10 +15,10 @@ import (
 
 // CloudWatch's limits.
 const (
-	maxMetricData       = 1000  // MetricDatum per PutMetricData
-	maxValues           = 150   // Values per MetricDatum
-	maxDatapointsGMS    = 1440  // datapoints per GetMetricStatistics
-	maxQueries          = 500   // MetricDataQueries per GetMetricData
+	maxMetricData       = 1000 // MetricDatum per PutMetricData
+	maxValues           = 150  // Values per MetricDatum
+	maxDatapointsGMS    = 1440 // datapoints per GetMetricStatistics
+	maxQueries          = 500  // MetricDataQueries per GetMetricData
 	maxDatapointsGMD    = 100800
 	listMetricsPageSize = 500
 )

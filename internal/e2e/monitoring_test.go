@@ -157,7 +157,9 @@ func TestAlarmOnDeliveryFailureReachesWebhook(t *testing.T) {
 	_ = json.Unmarshal([]byte(run(v2, "sns", "create-topic", "--name", "ops-alerts")), &topic)
 	run(v1, "sns", "subscribe", "--topic-arn", topic.TopicArn, "--protocol", "http", "--notification-endpoint", hook.URL)
 	waitFor(t, 10*time.Second, "the webhook's subscription confirmed", func() bool {
-		var subs struct{ Subscriptions []struct{ SubscriptionArn string } }
+		var subs struct {
+			Subscriptions []struct{ SubscriptionArn string }
+		}
 		_ = json.Unmarshal([]byte(run(v2, "sns", "list-subscriptions-by-topic", "--topic-arn", topic.TopicArn)), &subs)
 		return len(subs.Subscriptions) == 1 && strings.HasPrefix(subs.Subscriptions[0].SubscriptionArn, topic.TopicArn+":")
 	})

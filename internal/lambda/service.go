@@ -117,7 +117,7 @@ type Service struct {
 	closed  bool
 
 	snapSeq  atomic.Uint64
-	running  atomic.Int64 // invocations in progress, every function
+	running  atomic.Int64    // invocations in progress, every function
 	bg       context.Context // background (Event) invocations
 	bgCancel context.CancelFunc
 	wg       sync.WaitGroup
