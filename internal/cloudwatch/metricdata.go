@@ -138,8 +138,7 @@ func (s *Service) run(c *compiled, start, end time.Time) ([]value, error) {
 	vals := make([]value, len(c.queries))
 	done := make([]bool, len(c.queries))
 	env := &evalEnv{start: start.Unix(), end: end.Unix()}
-	var get func(i int) (value, error)
-	get = func(i int) (value, error) {
+	get := func(i int) (value, error) {
 		if done[i] {
 			return vals[i], nil
 		}

@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/DataDog/sketches-go/ddsketch"
-	"github.com/DataDog/sketches-go/ddsketch/mapping"
 )
 
 // DefaultRetention is how long datapoints are kept: CloudWatch keeps
@@ -109,13 +108,6 @@ const (
 	sketchBins     = 1024
 )
 
-var sketchMapping = func() mapping.IndexMapping {
-	m, err := mapping.NewLogarithmicMapping(sketchAccuracy)
-	if err != nil {
-		panic(err)
-	}
-	return m
-}()
 
 func newSketch() *ddsketch.DDSketch {
 	s, err := ddsketch.LogCollapsingLowestDenseDDSketch(sketchAccuracy, sketchBins)
