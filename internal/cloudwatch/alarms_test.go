@@ -91,8 +91,13 @@ func (r *rig) call(op string, in any) (map[string]any, error) {
 	}
 	out := map[string]any{}
 	if res != nil {
-		rb, _ := json.Marshal(res)
-		_ = json.Unmarshal(rb, &out)
+		rb, ok := res.(awsproto.RawJSON)
+		if !ok {
+			rb, _ = json.Marshal(res)
+		}
+		if err := json.Unmarshal(rb, &out); err != nil {
+			r.t.Fatalf("%s answer %s: %v", op, rb, err)
+		}
 	}
 	return out, nil
 }

@@ -219,40 +219,53 @@ func (s *Service) evaluate(al *alarm, now time.Time) (state, reason, data string
 			notBreaching = append(notBreaching, d)
 		}
 	}
-	data = s.reasonData(al, now, time.Unix(start, 0), window)
+	// The reason and its data are written only when the state changes (or
+	// the initial one is confirmed): most evaluations change nothing.
+	explain := al.StateReason == "Unchecked: Initial alarm creation"
+	result := func(state string, reason func() string) (string, string, string, bool) {
+		if state == al.StateValue && !explain {
+			return state, "", "", true
+		}
+		return state, reason(), s.reasonData(al, now, time.Unix(start, 0), window), true
+	}
+	crossed := func(alarmState bool, dps []dp, missing int, treatedAs string) func() string {
+		return func() string { return s.reason(al, alarmState, dps, missing, treatedAs, n, m) }
+	}
 	switch tmd {
 	case "breaching":
 		if len(breaching)+missing >= m {
-			return StateAlarm, s.reason(al, true, breaching, missing, "Breaching", n, m), data, true
+			return result(StateAlarm, crossed(true, breaching, missing, "Breaching"))
 		}
-		return StateOK, s.reason(al, false, notBreaching, 0, "", n, m), data, true
+		return result(StateOK, crossed(false, notBreaching, 0, ""))
 	case "notBreaching":
 		if len(breaching) >= m {
-			return StateAlarm, s.reason(al, true, breaching, 0, "", n, m), data, true
+			return result(StateAlarm, crossed(true, breaching, 0, ""))
 		}
-		return StateOK, s.reason(al, false, notBreaching, missing, "NonBreaching", n, m), data, true
+		return result(StateOK, crossed(false, notBreaching, missing, "NonBreaching"))
 	}
 	present := len(breaching) + len(notBreaching)
 	switch {
 	case present == 0 && tmd == "ignore":
 		return "", "", "", false
 	case present == 0:
-		return StateInsufficient, fmt.Sprintf("Insufficient Data: %s %s unknown.", plural(n, "datapoint"), wasWere(n)), data, true
+		return result(StateInsufficient, func() string {
+			return fmt.Sprintf("Insufficient Data: %s %s unknown.", plural(n, "datapoint"), wasWere(n))
+		})
 	case len(breaching) >= m:
-		return StateAlarm, s.reason(al, true, breaching, 0, "", n, m), data, true
+		return result(StateAlarm, crossed(true, breaching, 0, ""))
 	case present < m && len(breaching) == present:
 		if tmd == "ignore" {
 			return "", "", "", false
 		}
-		return StateAlarm, s.reason(al, true, breaching, 0, "", n, m), data, true
+		return result(StateAlarm, crossed(true, breaching, 0, ""))
 	}
-	return StateOK, s.reason(al, false, notBreaching, 0, "", n, m), data, true
+	return result(StateOK, crossed(false, notBreaching, 0, ""))
 }
 
 // datapoints returns one dp per period of [start, end), oldest first.
 func (s *Service) datapoints(al *alarm, ret int, start, end time.Time, period int64) ([]dp, error) {
 	var sr *series
-	counts := map[int64]float64{}
+	var counts []float64 // sample counts, beside sr.v (metric alarms)
 	if al.compiled != nil {
 		vals, err := s.run(al.compiled, start, end)
 		if err != nil {
@@ -279,19 +292,25 @@ func (s *Service) datapoints(al *alarm, ret int, start, end time.Time, period in
 				u, _ := cwmetrics.ParseUnit(al.Unit)
 				q.Unit = &u
 			}
-			for _, b := range m.Aggregate(q) {
+			bp := bucketPool.Get().(*[]cwmetrics.Bucket)
+			buckets := m.AggregateInto(q, *bp)
+			for i := range buckets {
+				b := &buckets[i]
 				t := b.Start.Unix()
 				if n := len(sr.ts); n > 0 && sr.ts[n-1] == t {
 					continue
 				}
 				if v, ok := b.Value(st); ok {
 					sr.ts, sr.v = append(sr.ts, t), append(sr.v, v)
-					counts[t] = b.Count
+					counts = append(counts, b.Count)
 				}
 			}
+			clear(buckets)
+			*bp = buckets[:0]
+			bucketPool.Put(bp)
 		}
 	}
-	var out []dp
+	out := make([]dp, 0, (end.Unix()-start.Unix())/period)
 	j := 0
 	for t := start.Unix(); t < end.Unix(); t += period {
 		for j < len(sr.ts) && sr.ts[j] < t {
@@ -299,7 +318,10 @@ func (s *Service) datapoints(al *alarm, ret int, start, end time.Time, period in
 		}
 		d := dp{t: t}
 		if j < len(sr.ts) && sr.ts[j] == t && !math.IsNaN(sr.v[j]) {
-			d.v, d.present, d.count = sr.v[j], true, counts[t]
+			d.v, d.present = sr.v[j], true
+			if j < len(counts) {
+				d.count = counts[j]
+			}
 		}
 		out = append(out, d)
 	}

@@ -3,6 +3,7 @@ package cloudwatch
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -652,23 +653,53 @@ func reduce(fn string, v value) (value, error) {
 		f := agg(v.one.v)
 		return value{scalar: &f}, nil
 	}
-	byTS := map[int64][]float64{}
+	// Every timestamp of any member, in order; then each timestamp's
+	// values across the members (a k-way merge over sorted series).
 	var period int64
+	var all, tmp []int64
 	for _, s := range v.many {
 		period = s.period
-		for i, t := range s.ts {
-			byTS[t] = append(byTS[t], s.v[i])
+		if slices.Equal(all, s.ts) {
+			continue // the common case: members on the same grid
 		}
+		tmp = unionSorted(tmp[:0], all, s.ts)
+		all, tmp = tmp, all
 	}
-	o := &series{label: fn, period: period}
-	for t := range byTS {
-		o.ts = append(o.ts, t)
-	}
-	sort.Slice(o.ts, func(i, j int) bool { return o.ts[i] < o.ts[j] })
-	for _, t := range o.ts {
-		o.v = append(o.v, agg(byTS[t]))
+	all = slices.Clone(all)
+	o := &series{label: fn, period: period, ts: all, v: make([]float64, len(all))}
+	pos := make([]int, len(v.many))
+	xs := make([]float64, 0, len(v.many))
+	for i, t := range all {
+		xs = xs[:0]
+		for k, s := range v.many {
+			if p := pos[k]; p < len(s.ts) && s.ts[p] == t {
+				xs = append(xs, s.v[p])
+				pos[k]++
+			}
+		}
+		o.v[i] = agg(xs)
 	}
 	return value{one: o}, nil
+}
+
+// unionSorted appends to dst the sorted union of two sorted lists.
+func unionSorted(dst, a, b []int64) []int64 {
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || i < len(a) && a[i] < b[j]:
+			dst = append(dst, a[i])
+			i++
+		case i == len(a) || b[j] < a[i]:
+			dst = append(dst, b[j])
+			j++
+		default:
+			dst = append(dst, a[i])
+			i++
+			j++
+		}
+	}
+	return dst
 }
 
 // ifValue is IF(condition, trueValue[, falseValue]): at each timestamp of

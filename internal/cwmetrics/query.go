@@ -76,7 +76,12 @@ type Query struct {
 // Aggregate returns the series' buckets for q, ordered by time, empty
 // periods left out. Periods shorter than a minute give one bucket per
 // minute, the store's resolution.
-func (sr *Series) Aggregate(q Query) []Bucket {
+func (sr *Series) Aggregate(q Query) []Bucket { return sr.AggregateInto(q, nil) }
+
+// AggregateInto is Aggregate appending to out[:0], so that a caller can
+// reuse one buffer across series.
+func (sr *Series) AggregateInto(q Query, out []Bucket) []Bucket {
+	out = out[:0]
 	period := int64(q.Period / time.Second)
 	if period < 60 {
 		period = 60
@@ -86,10 +91,10 @@ func (sr *Series) Aggregate(q Query) []Bucket {
 	sr.mu.Lock()
 	defer sr.mu.Unlock()
 	i := sort.Search(len(sr.pts), func(i int) bool { return sr.pts[i].minute >= from })
-	var out []Bucket
-	// cur indexes out by unit for the bucket being filled.
+	// cur is where the bucket being filled starts in out: one bucket per
+	// unit from there (nearly always just one).
 	var curIdx int64 = -1
-	cur := map[Unit]int{}
+	cur := 0
 	for ; i < len(sr.pts) && sr.pts[i].minute < to; i++ {
 		p := &sr.pts[i]
 		if q.Unit != nil && p.unit != *q.Unit {
@@ -105,14 +110,14 @@ func (sr *Series) Aggregate(q Query) []Bucket {
 		idx := (sec - start) / period
 		bstart := start + idx*period
 		if idx != curIdx {
-			curIdx = idx
-			clear(cur)
+			curIdx, cur = idx, len(out)
 		}
-		j, ok := cur[p.unit]
-		if !ok {
+		j := cur
+		for j < len(out) && out[j].Unit != p.unit {
+			j++
+		}
+		if j == len(out) {
 			out = append(out, Bucket{Start: time.Unix(bstart, 0).UTC(), Unit: p.unit, Min: p.min, Max: p.max})
-			j = len(out) - 1
-			cur[p.unit] = j
 		}
 		b := &out[j]
 		b.Count += p.count

@@ -59,40 +59,68 @@ type handle struct {
 	sr   *Series
 }
 
-func (h *handle) get(st *Store, m Metric) *Series {
-	h.once.Do(func() { h.sr, _ = st.Series(m) })
+func (h *handle) get(st *Store, ns, name string, dim Dimension) *Series {
+	h.once.Do(func() { h.sr, _ = st.Series(NewMetric(ns, name, dim)) })
 	return h.sr
 }
 
-// streamSeries are one stream's series, by CloudWatch name.
+// The AWS/Firehose metrics the recorder keeps per stream, by index.
+const (
+	mPutRecordRequests = iota
+	mPutRecordBytes
+	mPutRecordLatency
+	mBatchRequests
+	mBatchRecords
+	mBatchBytes
+	mBatchLatency
+	mIncomingPutRequests
+	mIncomingRecords
+	mIncomingBytes
+	mThrottledRecords
+	mS3Success
+	mS3Records
+	mS3Bytes
+	mS3Objects
+	mPartitionCount
+	mPartitionCountExceeded
+	mExecDuration
+	mExecSuccess
+	mSucceedRecords
+	mSucceedBytes
+	mJQDuration
+	mFreshness
+	mConversion // 4 of them, in conversionNames' order
+	nStreamMetrics = mConversion + 4
+)
+
+var streamMetricNames = [nStreamMetrics]string{
+	"PutRecord.Requests", "PutRecord.Bytes", "PutRecord.Latency",
+	"PutRecordBatch.Requests", "PutRecordBatch.Records", "PutRecordBatch.Bytes", "PutRecordBatch.Latency",
+	"IncomingPutRequests", "IncomingRecords", "IncomingBytes", "ThrottledRecords",
+	"DeliveryToS3.Success", "DeliveryToS3.Records", "DeliveryToS3.Bytes", "DeliveryToS3.ObjectCount",
+	"PartitionCount", "PartitionCountExceeded",
+	"ExecuteProcessing.Duration", "ExecuteProcessing.Success", "SucceedProcessing.Records", "SucceedProcessing.Bytes",
+	"JQProcessing.Duration", "DeliveryToS3.DataFreshness",
+	"SucceedConversion.Records", "SucceedConversion.Bytes", "FailedConversion.Records", "FailedConversion.Bytes",
+}
+
+// streamSeries are one stream's series.
 type streamSeries struct {
 	name string
-	mu   sync.Mutex
-	m    map[string]*handle
+	h    [nStreamMetrics]handle
 }
 
 func (r *Recorder) stream(name string) *streamSeries {
 	if s, ok := r.streams.Load(name); ok {
 		return s.(*streamSeries)
 	}
-	s, _ := r.streams.LoadOrStore(name, &streamSeries{name: name, m: map[string]*handle{}})
+	s, _ := r.streams.LoadOrStore(name, &streamSeries{name: name})
 	return s.(*streamSeries)
 }
 
-func (ss *streamSeries) series(st *Store, metric string) *Series {
-	ss.mu.Lock()
-	h := ss.m[metric]
-	if h == nil {
-		h = &handle{}
-		ss.m[metric] = h
-	}
-	ss.mu.Unlock()
-	return h.get(st, NewMetric(NamespaceFirehose, metric, Dimension{DimStream, ss.name}))
-}
-
 // rec records v into a stream's metric; a full store drops it.
-func (r *Recorder) rec(ss *streamSeries, now time.Time, metric string, unit Unit, v float64, sketch bool) {
-	if sr := ss.series(r.store, metric); sr != nil {
+func (r *Recorder) rec(ss *streamSeries, now time.Time, metric int, unit Unit, v float64, sketch bool) {
+	if sr := ss.h[metric].get(r.store, NamespaceFirehose, streamMetricNames[metric], Dimension{DimStream, ss.name}); sr != nil {
 		sr.Record(now, unit, v, sketch)
 	}
 }
@@ -106,21 +134,21 @@ func (r *Recorder) ObservePut(stream, op string, records int, bytes int64, throt
 	now := r.store.Now()
 	switch op {
 	case "PutRecord":
-		r.rec(ss, now, "PutRecord.Requests", UnitCount, 1, false)
-		r.rec(ss, now, "PutRecord.Bytes", UnitBytes, float64(bytes), false)
-		r.rec(ss, now, "PutRecord.Latency", UnitMilliseconds, ms(took), true)
+		r.rec(ss, now, mPutRecordRequests, UnitCount, 1, false)
+		r.rec(ss, now, mPutRecordBytes, UnitBytes, float64(bytes), false)
+		r.rec(ss, now, mPutRecordLatency, UnitMilliseconds, ms(took), true)
 	case "PutRecordBatch":
-		r.rec(ss, now, "PutRecordBatch.Requests", UnitCount, 1, false)
-		r.rec(ss, now, "PutRecordBatch.Records", UnitCount, float64(records), false)
-		r.rec(ss, now, "PutRecordBatch.Bytes", UnitBytes, float64(bytes), false)
-		r.rec(ss, now, "PutRecordBatch.Latency", UnitMilliseconds, ms(took), true)
+		r.rec(ss, now, mBatchRequests, UnitCount, 1, false)
+		r.rec(ss, now, mBatchRecords, UnitCount, float64(records), false)
+		r.rec(ss, now, mBatchBytes, UnitBytes, float64(bytes), false)
+		r.rec(ss, now, mBatchLatency, UnitMilliseconds, ms(took), true)
 	}
 	if records > 0 {
-		r.rec(ss, now, "IncomingPutRequests", UnitCount, 1, false)
-		r.rec(ss, now, "IncomingRecords", UnitCount, float64(records), false)
-		r.rec(ss, now, "IncomingBytes", UnitBytes, float64(bytes), false)
+		r.rec(ss, now, mIncomingPutRequests, UnitCount, 1, false)
+		r.rec(ss, now, mIncomingRecords, UnitCount, float64(records), false)
+		r.rec(ss, now, mIncomingBytes, UnitBytes, float64(bytes), false)
 	}
-	r.rec(ss, now, "ThrottledRecords", UnitCount, float64(throttled), false)
+	r.rec(ss, now, mThrottledRecords, UnitCount, float64(throttled), false)
 }
 
 // Delivered implements deliver.Observer: it records DeliveryToS3.Success (1), .Records, .Bytes and
@@ -128,53 +156,53 @@ func (r *Recorder) ObservePut(stream, op string, records int, bytes int64, throt
 func (r *Recorder) Delivered(stream string, d deliver.Delivery) {
 	ss := r.stream(stream)
 	now := r.store.Now()
-	r.rec(ss, now, "DeliveryToS3.Success", UnitNone, 1, false)
-	r.rec(ss, now, "DeliveryToS3.Records", UnitCount, float64(d.Records), false)
-	r.rec(ss, now, "DeliveryToS3.Bytes", UnitBytes, float64(d.Bytes), false)
-	r.rec(ss, now, "DeliveryToS3.ObjectCount", UnitCount, float64(d.Objects), false)
+	r.rec(ss, now, mS3Success, UnitNone, 1, false)
+	r.rec(ss, now, mS3Records, UnitCount, float64(d.Records), false)
+	r.rec(ss, now, mS3Bytes, UnitBytes, float64(d.Bytes), false)
+	r.rec(ss, now, mS3Objects, UnitCount, float64(d.Objects), false)
 }
 
 // Failed implements deliver.Observer: DeliveryToS3.Success (0), an
 // attempt failed.
 func (r *Recorder) Failed(stream string, _ deliver.Plan, _ error) {
-	r.rec(r.stream(stream), r.store.Now(), "DeliveryToS3.Success", UnitNone, 0, false)
+	r.rec(r.stream(stream), r.store.Now(), mS3Success, UnitNone, 0, false)
 }
 
 // Partitions records PartitionCount and PartitionCountExceeded.
 func (r *Recorder) Partitions(stream string, count int, exceeded bool) {
 	ss := r.stream(stream)
 	now := r.store.Now()
-	r.rec(ss, now, "PartitionCount", UnitCount, float64(count), false)
+	r.rec(ss, now, mPartitionCount, UnitCount, float64(count), false)
 	v := 0.0
 	if exceeded {
 		v = 1
 	}
-	r.rec(ss, now, "PartitionCountExceeded", UnitCount, v, false)
+	r.rec(ss, now, mPartitionCountExceeded, UnitCount, v, false)
 }
 
 // LambdaInvoked records ExecuteProcessing.Duration and .Success.
 func (r *Recorder) LambdaInvoked(stream string, took time.Duration, ok bool) {
 	ss := r.stream(stream)
 	now := r.store.Now()
-	r.rec(ss, now, "ExecuteProcessing.Duration", UnitMilliseconds, ms(took), true)
+	r.rec(ss, now, mExecDuration, UnitMilliseconds, ms(took), true)
 	v := 0.0
 	if ok {
 		v = 1
 	}
-	r.rec(ss, now, "ExecuteProcessing.Success", UnitNone, v, false)
+	r.rec(ss, now, mExecSuccess, UnitNone, v, false)
 }
 
 // Processed records SucceedProcessing.Records and .Bytes.
 func (r *Recorder) Processed(stream string, records int, bytes int64) {
 	ss := r.stream(stream)
 	now := r.store.Now()
-	r.rec(ss, now, "SucceedProcessing.Records", UnitCount, float64(records), false)
-	r.rec(ss, now, "SucceedProcessing.Bytes", UnitBytes, float64(bytes), false)
+	r.rec(ss, now, mSucceedRecords, UnitCount, float64(records), false)
+	r.rec(ss, now, mSucceedBytes, UnitBytes, float64(bytes), false)
 }
 
 // JQ records JQProcessing.Duration.
 func (r *Recorder) JQ(stream string, took time.Duration) {
-	r.rec(r.stream(stream), r.store.Now(), "JQProcessing.Duration", UnitMilliseconds, ms(took), true)
+	r.rec(r.stream(stream), r.store.Now(), mJQDuration, UnitMilliseconds, ms(took), true)
 }
 
 // Gauges are the values the recorder samples once a minute rather than
@@ -186,7 +214,6 @@ type Gauges struct {
 	Conversion map[string][4]int64
 }
 
-var conversionNames = [4]string{"SucceedConversion.Records", "SucceedConversion.Bytes", "FailedConversion.Records", "FailedConversion.Bytes"}
 var conversionUnits = [4]Unit{UnitCount, UnitBytes, UnitCount, UnitBytes}
 
 // Sample records DeliveryToS3.DataFreshness (seconds) for every stream,
@@ -197,7 +224,7 @@ func (r *Recorder) Sample(now time.Time, g Gauges) {
 		if !oldest.IsZero() {
 			age = max(now.Sub(oldest).Seconds(), 0)
 		}
-		r.rec(r.stream(name), now, "DeliveryToS3.DataFreshness", UnitSeconds, age, false)
+		r.rec(r.stream(name), now, mFreshness, UnitSeconds, age, false)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -209,7 +236,7 @@ func (r *Recorder) Sample(now time.Time, g Gauges) {
 		}
 		ss := r.stream(name)
 		for i := range c {
-			r.rec(ss, now, conversionNames[i], conversionUnits[i], float64(max(c[i]-prev[i], 0)), false)
+			r.rec(ss, now, mConversion+i, conversionUnits[i], float64(max(c[i]-prev[i], 0)), false)
 		}
 	}
 }
@@ -229,7 +256,7 @@ func (r *Recorder) function(name string) *functionSeries {
 }
 
 func (r *Recorder) fn(h *handle, name, metric string) *Series {
-	return h.get(r.store, NewMetric(NamespaceLambda, metric, Dimension{DimFunction, name}))
+	return h.get(r.store, NamespaceLambda, metric, Dimension{DimFunction, name})
 }
 
 // FunctionInvoked records an invocation of a hosted function: Invocations,
