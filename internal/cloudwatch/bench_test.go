@@ -103,7 +103,7 @@ func BenchmarkEvaluate1000Alarms(b *testing.B) {
 	for i := range 1000 {
 		in, _ := json.Marshal(map[string]any{"AlarmName": fmt.Sprintf("a%04d", i), "Namespace": "AWS/Firehose", "MetricName": "IncomingRecords",
 			"Dimensions": []map[string]string{{"Name": "DeliveryStreamName", "Value": fmt.Sprintf("s%03d", i)}},
-			"Statistic": "Sum", "Period": 60, "EvaluationPeriods": 5, "DatapointsToAlarm": 3, "Threshold": 3, "ComparisonOperator": "GreaterThanThreshold"})
+			"Statistic":  "Sum", "Period": 60, "EvaluationPeriods": 5, "DatapointsToAlarm": 3, "Threshold": 3, "ComparisonOperator": "GreaterThanThreshold"})
 		if _, err := svc.API().Ops["PutMetricAlarm"](context.Background(), in); err != nil {
 			b.Fatal(err)
 		}

@@ -89,7 +89,7 @@ const (
 	mSucceedBytes
 	mJQDuration
 	mFreshness
-	mConversion // 4 of them, in conversionNames' order
+	mConversion    // 4 of them, in conversionNames' order
 	nStreamMetrics = mConversion + 4
 )
 

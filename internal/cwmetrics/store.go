@@ -108,7 +108,6 @@ const (
 	sketchBins     = 1024
 )
 
-
 func newSketch() *ddsketch.DDSketch {
 	s, err := ddsketch.LogCollapsingLowestDenseDDSketch(sketchAccuracy, sketchBins)
 	if err != nil {
