@@ -139,6 +139,13 @@ func (m *monitoring) lambdaObserver() lambda.Observer {
 	return m.recorder
 }
 
+// forget drops what the recorder caches for a deleted stream.
+func (m *monitoring) forget(stream string) {
+	if m.recorder != nil {
+		m.recorder.Forget(stream)
+	}
+}
+
 // register adds the APIs and SNS's public endpoints to the server.
 func (m *monitoring) register(srv *server.Server) {
 	srv.AddService(m.cw.API())

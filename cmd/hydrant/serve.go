@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -169,11 +167,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		Budget:      func() (int64, int64) { return budget.Used(), budget.Max() },
 		StreamLimit: int64(c.buffers.maxStream),
 	})
-	tm, err := newTransformMetrics(mx.Registry())
-	if err != nil {
-		return err
-	}
-	procs := newProcessing(funcs.invoker, c.functions.concurrency, c.region, log, mon.processObserver(tm))
+	procs := newProcessing(funcs.invoker, c.functions.concurrency, c.region, log, mon.processObserver(mx))
 	reg, err = stream.Open(stream.Options{
 		Dir:            filepath.Join(c.dataDir, "streams"),
 		Region:         c.region,
@@ -181,11 +175,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		Store:          objects,
 		Logger:         log,
 		CreateDelay:    c.createDelay,
-		Observer:       mon.deliveryObserver(deliveryObserver{mx, tm}),
+		Observer:       mon.deliveryObserver(mx),
 		MaxStreamBytes: int64(c.buffers.maxStream),
 		Budget:         budget,
 		Stages:         deliver.CombineStages(procs.Pipeline, conv.formats),
 		MaxPartitions:  c.transforms.maxPartitions,
+		Deleted:        func(name string) { procs.Forget(name); mon.forget(name) },
 	})
 	if err != nil {
 		return err
@@ -207,13 +202,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 	srv := server.New(log)
+	srv.AddHealthCheck("buffer", reg.Health)
 	sec.install(srv)
 	srv.AddService(fh.API())
 	srv.AddService(conv.glue.API())
-	srv.Handle("GET /_hydrant/streams", streamsHandler(reg))
-	srv.Handle("GET /_hydrant/streams/{name}", streamsHandler(reg))
-	srv.Handle("POST /_hydrant/streams/{name}/flush", flushHandler(reg))
-	if err := conv.register(mx.Registry()); err != nil {
+	srv.Handle("GET /_hydrant/streams", stream.StatsHandler(reg))
+	srv.Handle("GET /_hydrant/streams/{name}", stream.StatsHandler(reg))
+	srv.Handle("POST /_hydrant/streams/{name}/flush", stream.FlushHandler(reg))
+	if err := mx.AddConversion(conv.metrics); err != nil {
 		return err
 	}
 	srv.HandlePublic("GET /_hydrant/metrics", mx.Handler())
@@ -248,30 +244,4 @@ func startCPUProfile(path string) (stop func() error, err error) {
 		pprof.StopCPUProfile()
 		return f.Close()
 	}, nil
-}
-
-// streamsHandler serves /_hydrant/streams[/{name}]: each stream's buffer
-// (acknowledged and delivered sequence numbers, backlog). hydrant bench uses
-// it to measure the time from acknowledgement to a visible object.
-func streamsHandler(reg *stream.Registry) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		if name := r.PathValue("name"); name != "" {
-			st, err := reg.Stats(name)
-			if err != nil {
-				w.WriteHeader(http.StatusNotFound)
-				_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
-				return
-			}
-			_ = json.NewEncoder(w).Encode(st)
-			return
-		}
-		all := []stream.Stats{}
-		for _, n := range reg.Names() {
-			if st, err := reg.Stats(n); err == nil {
-				all = append(all, st)
-			}
-		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"streams": all})
-	})
 }

@@ -8,9 +8,9 @@ package deliver
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,14 +18,15 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/hydrant-io/hydrant/internal/buffer"
-	"github.com/hydrant-io/hydrant/internal/firehose"
 	"github.com/hydrant-io/hydrant/internal/keys"
 	"github.com/hydrant-io/hydrant/internal/objstore"
+	"github.com/hydrant-io/hydrant/internal/streamspec"
 )
 
 // Config is what a delivery loop needs.
 type Config struct {
-	Stream firehose.StreamInfo
+	// Stream is the stream's resolved configuration.
+	Stream streamspec.Stream
 	Log    buffer.Log
 	Store  objstore.Store
 	Logger *slog.Logger
@@ -52,7 +53,7 @@ type Deliverer struct {
 	cfg    Config
 	log    *slog.Logger
 	now    func() time.Time
-	stream atomic.Pointer[firehose.StreamInfo]
+	stream atomic.Pointer[streamspec.Stream]
 	wake   chan struct{}
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -89,8 +90,8 @@ func Start(cfg Config) *Deliverer {
 
 // Update hands the loop a changed stream configuration; it applies to the
 // next object cut.
-func (d *Deliverer) Update(info firehose.StreamInfo) {
-	d.stream.Store(&info)
+func (d *Deliverer) Update(st streamspec.Stream) {
+	d.stream.Store(&st)
 	d.poke()
 }
 
@@ -151,9 +152,7 @@ func (d *Deliverer) run(ctx context.Context) {
 	}
 	for {
 		st := d.stream.Load()
-		hints := st.Destination.BufferingHints
-		size := int64(*hints.SizeInMBs) << 20
-		interval := time.Duration(*hints.IntervalInSeconds) * time.Second
+		size, interval := st.Destination.Buffering.Bytes, st.Destination.Buffering.Interval
 		appended := d.cfg.Log.Appended()
 		b := d.cfg.Log.Backlog(cursor)
 		end := cursor
@@ -233,33 +232,28 @@ func (d *Deliverer) committed(o *delivered) {
 }
 
 // plan decides the key and framing of the next object.
-func (d *Deliverer) plan(st *firehose.StreamInfo, span buffer.Span) (Plan, error) {
+func (d *Deliverer) plan(st *streamspec.Stream, span buffer.Span) (Plan, error) {
 	dest := &st.Destination
-	loc := d.location(st)
-	data, _, err := keys.Resolve(dest.Prefix, dest.ErrorOutputPrefix)
-	if err != nil {
-		return Plan{}, err
-	}
+	loc := location(st)
 	t := span.Oldest.In(loc)
 	id := uuid.NewString()
 	key := ""
-	if !partitioned(dest) {
+	if !st.Partitioning.Enabled {
 		// A partitioned batch's keys depend on its records; they are
 		// derived from the plan's ObjectID when its objects are written.
-		prefix, err := data.Eval(keys.Env{Time: t, Location: loc})
+		prefix, err := dest.Prefix.Eval(keys.Env{Time: t, Location: loc})
 		if err != nil {
 			return Plan{}, err
 		}
-		key = prefix + keys.ObjectName(st.Name, fmt.Sprint(st.VersionID), t, id, firehose.ObjectExtension(dest))
+		key = prefix + keys.ObjectName(st.Name, strconv.Itoa(st.VersionID), t, id, dest.Extension)
 	}
-	format := *dest.CompressionFormat
 	return Plan{
 		From:        span.From,
 		To:          span.To,
-		Bucket:      firehose.BucketName(dest),
+		Bucket:      dest.Bucket,
 		Key:         key,
-		Partitioned: partitioned(dest),
-		Compression: format,
+		Partitioned: st.Partitioning.Enabled,
+		Compression: dest.Compression,
 		ObjectID:    id,
 		Time:        span.Oldest,
 		Records:     span.Records,
@@ -295,14 +289,10 @@ func (d *Deliverer) deliver(ctx context.Context, p Plan) *delivered {
 	}
 }
 
-// location is the stream's CustomTimeZone (UTC when unset); the zone was
-// checked at Create, so a load failure falls back to UTC.
-func (d *Deliverer) location(st *firehose.StreamInfo) *time.Location {
-	if tz := st.Destination.CustomTimeZone; tz != nil && *tz != "" {
-		if l, err := time.LoadLocation(*tz); err == nil {
-			return l
-		}
-		d.log.Error("unknown CustomTimeZone; using UTC", "zone", *tz)
+// location is the stream's CustomTimeZone (UTC when unset).
+func location(st *streamspec.Stream) *time.Location {
+	if l := st.Destination.Location; l != nil {
+		return l
 	}
 	return time.UTC
 }

@@ -5,19 +5,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hydrant-io/hydrant/internal/firehose"
+	"github.com/hydrant-io/hydrant/internal/streamspec"
 )
 
 // TestFlushCutsOnce: with hints that would hold records for 15 minutes, a
 // flush delivers what was buffered at the call, and only that: records
 // appended afterwards wait for the hints (or the next flush) again.
 func TestFlushCutsOnce(t *testing.T) {
-	f := newFixture(t, firehose.ExtendedS3Destination{
-		S3Destination: firehose.S3Destination{
-			Prefix:         ptr("data/"),
-			BufferingHints: &firehose.BufferingHints{SizeInMBs: ptr(128), IntervalInSeconds: ptr(900)},
-		},
-	})
+	st := testStream(t, "data/", "")
+	st.Destination.Buffering = streamspec.Buffering{Bytes: 128 << 20, Interval: 900 * time.Second}
+	f := newFixture(t, st)
 	d := Start(Config{Stream: f.info, Log: f.log, Store: f.store})
 	defer d.Stop()
 	wait := func(ch <-chan struct{}) {
@@ -65,12 +62,9 @@ func TestFlushCutsOnce(t *testing.T) {
 // TestFlushSpansSeveralObjects: a flush of more than SizeInMBs still cuts in
 // batches of at most SizeInMBs, and is done only when the last one is.
 func TestFlushSpansSeveralObjects(t *testing.T) {
-	f := newFixture(t, firehose.ExtendedS3Destination{
-		S3Destination: firehose.S3Destination{
-			Prefix:         ptr("data/"),
-			BufferingHints: &firehose.BufferingHints{SizeInMBs: ptr(1), IntervalInSeconds: ptr(900)},
-		},
-	})
+	st := testStream(t, "data/", "")
+	st.Destination.Buffering = streamspec.Buffering{Bytes: 1 << 20, Interval: 900 * time.Second}
+	f := newFixture(t, st)
 	rec := strings.Repeat("x", 600<<10)
 	f.put(t, rec, rec, rec)
 	d := Start(Config{Stream: f.info, Log: f.log, Store: f.store})

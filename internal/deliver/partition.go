@@ -15,9 +15,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/hydrant-io/hydrant/internal/compress"
-	"github.com/hydrant-io/hydrant/internal/firehose"
 	"github.com/hydrant-io/hydrant/internal/keys"
 	"github.com/hydrant-io/hydrant/internal/objstore"
+	"github.com/hydrant-io/hydrant/internal/streamspec"
 )
 
 // Dynamic partitioning (reference §7). Firehose keeps one buffer per
@@ -60,12 +60,6 @@ const (
 // when that implements it too.
 type PartitionObserver interface {
 	Partitions(stream string, count int, exceeded bool)
-}
-
-// partitioned reports whether a stream delivers with dynamic partitioning.
-func partitioned(d *firehose.ExtendedS3Destination) bool {
-	dp := d.DynamicPartitioningConfiguration
-	return dp != nil && dp.Enabled != nil && *dp.Enabled
 }
 
 // partition is one evaluated prefix of a batch and its spool.
@@ -201,19 +195,15 @@ func (d *Deliverer) partitionObserver() PartitionObserver {
 
 // writePartitioned delivers a partitioned plan: route, one object per
 // partition, then the error output.
-func (d *Deliverer) writePartitioned(ctx context.Context, st *firehose.StreamInfo, p Plan, pl Pipeline, fm Format) (out partitionResult, err error) {
-	dest := &st.Destination
-	tmpl, _, err := keys.Resolve(dest.Prefix, dest.ErrorOutputPrefix)
-	if err != nil {
-		return out, err
-	}
+func (d *Deliverer) writePartitioned(ctx context.Context, st *streamspec.Stream, p Plan, pl Pipeline, fm Format) (out partitionResult, err error) {
+	tmpl := st.Destination.Prefix
 	dir, err := d.spoolDir()
 	if err != nil {
 		return out, err
 	}
 	defer os.RemoveAll(dir)
 	var failures []Failure
-	loc := d.location(st)
+	loc := location(st)
 	rt := &router{
 		tmpl: tmpl, qkeys: tmpl.QueryKeys(), lkeys: tmpl.LambdaKeys(), dir: dir,
 		max: d.cfg.MaxPartitions, env: keys.Env{Location: loc},
@@ -258,7 +248,7 @@ func (d *Deliverer) writePartitioned(ctx context.Context, st *firehose.StreamInf
 // writePartition writes one partition's object. Its key is the prefix
 // evaluated with the partition's keys and the arrival of its oldest record,
 // and an object name whose UUID derives from the plan and the partition.
-func (d *Deliverer) writePartition(ctx context.Context, st *firehose.StreamInfo, p Plan, rt *router, part *partition, fm Format) (n int, nb int64, conv []Failure, err error) {
+func (d *Deliverer) writePartition(ctx context.Context, st *streamspec.Stream, p Plan, rt *router, part *partition, fm Format) (n int, nb int64, conv []Failure, err error) {
 	if err := part.spool.flush(); err != nil {
 		return 0, 0, nil, err
 	}
@@ -272,7 +262,7 @@ func (d *Deliverer) writePartition(ctx context.Context, st *firehose.StreamInfo,
 		return 0, 0, nil, err
 	}
 	id := uuid.NewSHA1(uuid.MustParse(p.ObjectID), []byte("partition:"+part.id)).String()
-	key := prefix + keys.ObjectName(st.Name, strconv.Itoa(st.VersionID), env.Time, id, firehose.ObjectExtension(&st.Destination))
+	key := prefix + keys.ObjectName(st.Name, strconv.Itoa(st.VersionID), env.Time, id, st.Destination.Extension)
 	meta := objstore.Meta{ContentType: "application/octet-stream", ContentEncoding: compress.ContentEncoding(p.Compression)}
 	err = d.cfg.Store.Put(ctx, p.Bucket, key, meta, func(w io.Writer) error {
 		n, nb, conv = 0, 0, conv[:0]

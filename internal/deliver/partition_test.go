@@ -19,22 +19,21 @@ import (
 
 	"github.com/hydrant-io/hydrant/internal/buffer"
 	"github.com/hydrant-io/hydrant/internal/deliver"
-	"github.com/hydrant-io/hydrant/internal/firehose"
+	"github.com/hydrant-io/hydrant/internal/keys"
 	"github.com/hydrant-io/hydrant/internal/objstore"
 	"github.com/hydrant-io/hydrant/internal/process"
+	"github.com/hydrant-io/hydrant/internal/streamspec"
 )
-
-func ptr[T any](v T) *T { return &v }
 
 // env is a stream with a real segment log and local store.
 type env struct {
 	dir   string
 	log   *buffer.SegmentLog
 	store *objstore.Local
-	info  firehose.StreamInfo
+	info  streamspec.Stream
 }
 
-func newEnv(t *testing.T, dest firehose.ExtendedS3Destination) *env {
+func newEnv(t *testing.T, st streamspec.Stream) *env {
 	t.Helper()
 	dir := t.TempDir()
 	lg, err := buffer.Open(dir+"/log", buffer.Options{})
@@ -46,19 +45,7 @@ func newEnv(t *testing.T, dest firehose.ExtendedS3Destination) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dest.RoleARN = ptr("arn:aws:iam::000000000000:role/r")
-	dest.BucketARN = ptr("arn:aws:s3:::bkt")
-	if dest.BufferingHints == nil {
-		dest.BufferingHints = &firehose.BufferingHints{SizeInMBs: ptr(64), IntervalInSeconds: ptr(0)}
-	}
-	if dest.CompressionFormat == nil {
-		dest.CompressionFormat = ptr("UNCOMPRESSED")
-	}
-	return &env{dir: dir, log: lg, store: store, info: firehose.StreamInfo{
-		StreamConfig: firehose.StreamConfig{Name: "s", Type: "DirectPut", Destination: dest},
-		ARN:          "arn:aws:firehose:us-east-1:000000000000:deliverystream/s",
-		Status:       firehose.StatusActive, VersionID: 1,
-	}}
+	return &env{dir: dir, log: lg, store: store, info: st}
 }
 
 func (e *env) put(t *testing.T, recs ...string) {
@@ -152,23 +139,20 @@ func (jsonEcho) Invoke(ctx context.Context, arn string, payload []byte) ([]byte,
 	return b, "", err
 }
 
-// partitionedDest partitions by jq key "c" and Lambda key "region".
-func partitionedDest(prefix string) firehose.ExtendedS3Destination {
-	return firehose.ExtendedS3Destination{
-		S3Destination: firehose.S3Destination{
-			Prefix:            ptr(prefix),
-			ErrorOutputPrefix: ptr("err/!{firehose:error-output-type}/"),
-		},
-		DynamicPartitioningConfiguration: &firehose.DynamicPartitioningConfiguration{Enabled: ptr(true)},
-		ProcessingConfiguration: &firehose.ProcessingConfiguration{Enabled: ptr(true), Processors: []firehose.Processor{
-			{Type: "MetadataExtraction", Parameters: []firehose.ProcessorParameter{
-				{ParameterName: "MetadataExtractionQuery", ParameterValue: "{c:.c}"},
-				{ParameterName: "JsonParsingEngine", ParameterValue: "JQ-1.6"}}},
-			{Type: "Lambda", Parameters: []firehose.ProcessorParameter{
-				{ParameterName: "LambdaArn", ParameterValue: "arn:aws:lambda:us-east-1:000000000000:function:echo"}}},
-			{Type: "AppendDelimiterToRecord"},
-		}},
+// partitioned is a stream partitioned by jq key "c" and Lambda key
+// "region", with 64 MiB / 0 s hints.
+func partitioned(t *testing.T, prefix string) streamspec.Stream {
+	st := deliver.TestStream(t, prefix, "err/!{firehose:error-output-type}/")
+	st.Destination.Buffering.Bytes = 64 << 20
+	st.Partitioning = streamspec.Partitioning{Enabled: true, RetryDuration: 300 * time.Second}
+	st.Processing = streamspec.Processing{
+		Enabled:            true,
+		MetadataExtraction: streamspec.MetadataExtraction{Enabled: true, Query: "{c:.c}", Keys: []string{"c"}},
+		Lambda: streamspec.Lambda{Enabled: true, ARN: "arn:aws:lambda:us-east-1:000000000000:function:echo",
+			Retries: 3, BufferBytes: 1 << 20, BufferInterval: time.Minute},
+		AppendDelimiter: true,
 	}
+	return st
 }
 
 type partitionObs struct {
@@ -194,7 +178,7 @@ func byPrefix(objs map[string]string) map[string][]string {
 }
 
 func TestDynamicPartitioningEndToEnd(t *testing.T) {
-	e := newEnv(t, partitionedDest("c=!{partitionKeyFromQuery:c}/r=!{partitionKeyFromLambda:region}/"))
+	e := newEnv(t, partitioned(t, "c=!{partitionKeyFromQuery:c}/r=!{partitionKeyFromLambda:region}/"))
 	e.put(t, `{"c":"a","r":"eu"}`, `{"c":"b","r":"eu"}`, `{"c":"a","r":"eu","n":2}`, `{"c":"a","r":"us"}`,
 		`{"r":"eu"}`, `{"c":"a"}`, `not json`, `{"c":"../..","r":"x"}`)
 	obs := &partitionObs{}
@@ -233,7 +217,7 @@ func TestDynamicPartitioningEndToEnd(t *testing.T) {
 }
 
 func TestPartitionLimit(t *testing.T) {
-	e := newEnv(t, partitionedDest("!{partitionKeyFromQuery:c}/"))
+	e := newEnv(t, partitioned(t, "!{partitionKeyFromQuery:c}/"))
 	e.put(t, `{"c":"1"}`, `{"c":"2"}`, `{"c":"3"}`, `{"c":"1"}`, `{"c":"4"}`)
 	obs := &partitionObs{}
 	e.run(t, e.config(e.store, obs, 2))
@@ -267,7 +251,7 @@ func (s *flakyStore) Put(ctx context.Context, bucket, key string, meta objstore.
 }
 
 func TestPartitionedRedoWritesSameKeys(t *testing.T) {
-	e := newEnv(t, partitionedDest("!{partitionKeyFromQuery:c}/!{firehose:random-string}/"))
+	e := newEnv(t, partitioned(t, "!{partitionKeyFromQuery:c}/!{firehose:random-string}/"))
 	e.put(t, `{"c":"a"}`, `{"c":"b"}`, `{"c":"c"}`, `{"c":"x"}`)
 	// The second partition's object cannot be written: the loop retries
 	// until it is stopped, as a crash would stop it.
@@ -308,20 +292,21 @@ func keysOf(m map[string]string) []string {
 }
 
 func TestS3Backup(t *testing.T) {
-	dest := firehose.ExtendedS3Destination{
-		S3Destination: firehose.S3Destination{Prefix: ptr("data/"), CompressionFormat: ptr("GZIP")},
-		S3BackupMode:  ptr("Enabled"),
-		S3BackupConfiguration: &firehose.S3Destination{
-			BucketARN: ptr("arn:aws:s3:::bkp"), Prefix: ptr("raw/"), CompressionFormat: ptr("GZIP"),
-			BufferingHints: &firehose.BufferingHints{SizeInMBs: ptr(1), IntervalInSeconds: ptr(300)},
-		},
-		ProcessingConfiguration: &firehose.ProcessingConfiguration{Enabled: ptr(true), Processors: []firehose.Processor{
-			{Type: "RecordDeAggregation", Parameters: []firehose.ProcessorParameter{
-				{ParameterName: "SubRecordType", ParameterValue: "DELIMITED"}, {ParameterName: "Delimiter", ParameterValue: "fA=="}}},
-			{Type: "AppendDelimiterToRecord"},
-		}},
+	st := deliver.TestStream(t, "data/", "")
+	st.Destination.Buffering.Bytes = 64 << 20
+	st.Destination.Compression, st.Destination.Extension = "GZIP", ".gz"
+	raw, rawErr, err := keys.Resolve(ptr("raw/"), nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	e := newEnv(t, dest)
+	st.Backup = streamspec.Backup{Enabled: true, Bucket: "bkp", Prefix: raw, ErrorPrefix: rawErr, Compression: "GZIP", Extension: ".gz",
+		Buffering: streamspec.Buffering{Bytes: 1 << 20, Interval: 300 * time.Second}}
+	st.Processing = streamspec.Processing{
+		Enabled:         true,
+		DeAggregation:   streamspec.DeAggregation{Enabled: true, Delimiter: []byte("|")},
+		AppendDelimiter: true,
+	}
+	e := newEnv(t, st)
 	big := strings.Repeat("z", 700<<10)
 	big2 := strings.Repeat("y", 700<<10)
 	e.put(t, "a|b", "c", big, big2, "d|e")
@@ -352,3 +337,5 @@ func TestS3Backup(t *testing.T) {
 		t.Fatalf("backup does not hold the source records")
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

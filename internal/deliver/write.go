@@ -6,15 +6,16 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"sync"
 
 	"github.com/google/uuid"
 
 	"github.com/hydrant-io/hydrant/internal/buffer"
 	"github.com/hydrant-io/hydrant/internal/compress"
-	"github.com/hydrant-io/hydrant/internal/firehose"
 	"github.com/hydrant-io/hydrant/internal/keys"
 	"github.com/hydrant-io/hydrant/internal/objstore"
+	"github.com/hydrant-io/hydrant/internal/streamspec"
 )
 
 // write produces the planned object: it reads the planned range from the log,
@@ -203,7 +204,7 @@ func (a *arena) copy(b []byte, room int64) []byte {
 // writeFailures writes failed records under the ErrorOutputPrefix, one
 // object per error-output-type, as newline-delimited JSON in Firehose's
 // layout and without an extension.
-func (d *Deliverer) writeFailures(ctx context.Context, st *firehose.StreamInfo, p Plan, failures []Failure) error {
+func (d *Deliverer) writeFailures(ctx context.Context, st *streamspec.Stream, p Plan, failures []Failure) error {
 	byType := map[string][]Failure{}
 	for _, f := range failures {
 		byType[f.Type] = append(byType[f.Type], f)
@@ -213,11 +214,8 @@ func (d *Deliverer) writeFailures(ctx context.Context, st *firehose.StreamInfo, 
 		types = append(types, t)
 	}
 	sort.Strings(types)
-	_, errs, err := keys.Resolve(st.Destination.Prefix, st.Destination.ErrorOutputPrefix)
-	if err != nil {
-		return err
-	}
-	loc := d.location(st)
+	errs := st.Destination.ErrorPrefix
+	loc := location(st)
 	now := d.now()
 	for _, typ := range types {
 		fs := byType[typ]
@@ -234,7 +232,7 @@ func (d *Deliverer) writeFailures(ctx context.Context, st *firehose.StreamInfo, 
 		// The same plan always names its error objects the same way, so a
 		// redo overwrites rather than duplicates them.
 		id := uuid.NewSHA1(uuid.MustParse(p.ObjectID), []byte("error-output:"+typ)).String()
-		key := prefix + keys.ObjectName(st.Name, fmt.Sprint(st.VersionID), oldest.In(loc), id, "")
+		key := prefix + keys.ObjectName(st.Name, strconv.Itoa(st.VersionID), oldest.In(loc), id, "")
 		err = d.cfg.Store.Put(ctx, p.Bucket, key, objstore.Meta{ContentType: "application/octet-stream"}, func(w io.Writer) error {
 			var line []byte
 			for _, f := range fs {

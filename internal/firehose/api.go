@@ -59,7 +59,6 @@ type Service struct {
 	model   *awsproto.Model
 	log     *slog.Logger
 	batches sync.Pool
-	outs    sync.Pool
 }
 
 // NewService builds the API. The Firehose model is embedded in the binary.

@@ -79,6 +79,10 @@ type InvokeError struct {
 	Err error
 }
 
+// FirehoseErrorCode is the error code Firehose's Lambda processor reports
+// for an invocation that failed this way (internal/process reads it).
+func (e *InvokeError) FirehoseErrorCode() string { return ErrorCode(nil, "", e) }
+
 func (e *InvokeError) Error() string {
 	switch {
 	case e.Type != "" && e.Message != "":

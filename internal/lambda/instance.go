@@ -88,8 +88,9 @@ func (sn *snapshot) removeLocked() {
 }
 
 // instance is one running process of a function (Lambda's execution
-// environment) with its own loopback Runtime API listener. It serves one
-// invocation at a time.
+// environment) with its own loopback Runtime API listener, which serves
+// only requests whose path starts with the instance's secret token. It
+// serves one invocation at a time.
 type instance struct {
 	svc    *Service
 	snap   *snapshot
@@ -97,6 +98,8 @@ type instance struct {
 	id     string
 	stream string // log stream name
 	tmpDir string
+	token  string // the Runtime API secret only this instance's process knows
+	addr   string // the Runtime API listener's host:port
 
 	cmd  *exec.Cmd
 	srv  *http.Server
@@ -147,6 +150,7 @@ func (s *Service) startInstance(sn *snapshot, gen uint64, ring *logRing) (inst *
 		svc: s, snap: sn, gen: gen, id: id,
 		stream:     time.Now().UTC().Format("2006/01/02") + "/[" + LatestVersion + "]" + id,
 		tmpDir:     filepath.Join(s.runDir, "tmp", id),
+		token:      newRuntimeToken(),
 		next:       make(chan *invocation),
 		ready:      make(chan struct{}),
 		initFailed: make(chan struct{}),
@@ -162,6 +166,7 @@ func (s *Service) startInstance(sn *snapshot, gen uint64, ring *logRing) (inst *
 		_ = os.RemoveAll(inst.tmpDir)
 		return nil, fmt.Errorf("runtime API listener: %w", err)
 	}
+	inst.addr = ln.Addr().String()
 	inst.srv = &http.Server{Handler: inst.routes(), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 	go func() { _ = inst.srv.Serve(ln) }()
@@ -176,7 +181,7 @@ func (s *Service) startInstance(sn *snapshot, gen uint64, ring *logRing) (inst *
 	argv := s.interp.command(sn.kind, sn.taskDir)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = sn.taskDir
-	cmd.Env = instanceEnv(os.Environ(), s.lambdaEnv(sn, inst, ln.Addr().String()), sn.env)
+	cmd.Env = instanceEnv(os.Environ(), s.lambdaEnv(sn, inst, runtimeAddress(inst.addr, inst.token)), sn.env)
 	cmd.Stdout, cmd.Stderr = inst.pipe.w, inst.pipe.w
 	// Its own process group, so a timeout kills whatever the function
 	// started too; and killed with hydrant if hydrant dies.

@@ -49,13 +49,18 @@ type Buffer struct {
 	// Oldest is the arrival time of the oldest undelivered record; zero
 	// when everything is delivered.
 	Oldest time.Time
+	// LostRecords and LostBytes count what damage on disk cost when the
+	// stream's log was opened (undelivered records that could not be read
+	// back, and the damaged bytes quarantined).
+	LostRecords, LostBytes int64
 }
 
 // Metrics is hydrant's metric set. It implements firehose.PutObserver and
 // deliver.Observer; all methods are safe for concurrent use.
 type Metrics struct {
-	opts Options
-	reg  *prometheus.Registry
+	opts      Options
+	reg       *prometheus.Registry
+	transform transformMetrics
 
 	incomingBytes, incomingRecords, incomingPuts, throttled *prometheus.CounterVec
 
@@ -108,6 +113,7 @@ func New(opts Options) *Metrics {
 		opts.Now = time.Now
 	}
 	m := &Metrics{opts: opts, reg: prometheus.NewRegistry()}
+	m.transform = newTransformMetrics(m.reg)
 	stream := []string{"stream"}
 	counter := func(name, help string) *prometheus.CounterVec {
 		v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, stream)

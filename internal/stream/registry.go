@@ -52,6 +52,10 @@ type Options struct {
 	// Put fails with buffer.ErrFull. Both apply to the default OpenLog only.
 	MaxStreamBytes int64
 	Budget         *buffer.Budget
+	// Deleted, if set, is called with a stream's name once DeleteDeliveryStream
+	// has removed it, so that what is kept per stream outside the registry
+	// (the processing pipelines of Stages) can be dropped.
+	Deleted func(name string)
 }
 
 // Registry implements firehose.Backend over local files.
@@ -144,6 +148,10 @@ func streamDir(root, name string) string { return filepath.Join(root, dirPrefix+
 
 // activate opens the stream's log, marks it ACTIVE and starts delivery.
 func (r *Registry) activate(e *entry) error {
+	spec, err := firehose.Spec(e.info)
+	if err != nil {
+		return fmt.Errorf("open stream %s: %w", e.info.Name, err)
+	}
 	lg, err := r.opts.OpenLog(filepath.Join(e.dir, "log"))
 	if err != nil {
 		return fmt.Errorf("open log of stream %s: %w", e.info.Name, err)
@@ -156,7 +164,7 @@ func (r *Registry) activate(e *entry) error {
 		}
 	}
 	e.deliver = deliver.Start(deliver.Config{
-		Stream:   e.info,
+		Stream:   spec,
 		Log:      lg,
 		Store:    r.opts.Store,
 		Logger:   r.log,
@@ -300,6 +308,10 @@ func (r *Registry) Delete(ctx context.Context, name string) error {
 	if e.log != nil {
 		_ = e.log.Close()
 	}
+	if r.opts.Deleted != nil {
+		// The loop is stopped: nothing builds a pipeline for it any more.
+		r.opts.Deleted(name)
+	}
 	if err := os.RemoveAll(e.dir); err != nil {
 		return fmt.Errorf("remove stream %s: %w", name, err)
 	}
@@ -319,6 +331,11 @@ func (r *Registry) Update(ctx context.Context, name string, fn func(*firehose.St
 	if err := fn(&next); err != nil {
 		return err
 	}
+	// Delivery gets the configuration resolved once, here.
+	spec, err := firehose.Spec(next)
+	if err != nil {
+		return err
+	}
 	prev := e.info
 	e.info = next
 	if err := r.persist(e); err != nil {
@@ -326,7 +343,7 @@ func (r *Registry) Update(ctx context.Context, name string, fn func(*firehose.St
 		return err
 	}
 	if e.deliver != nil {
-		e.deliver.Update(next)
+		e.deliver.Update(spec)
 	}
 	return nil
 }
@@ -440,6 +457,12 @@ type Stats struct {
 	// included: the figure --max-stream-buffer-bytes caps. It is reported
 	// only by logs that know it (the local segment log).
 	LogBytes int64 `json:"logBytes"`
+	// LostRecords and LostBytes are what damage on disk cost when the log
+	// was opened: acknowledged records that could not be read back, and the
+	// damaged bytes quarantined (docs/FORMAT.md, "Recovery at open").
+	// Reported only by logs that know it (the local segment log).
+	LostRecords int64 `json:"lostRecords,omitempty"`
+	LostBytes   int64 `json:"lostBytes,omitempty"`
 }
 
 // Stats reports a stream's buffer.
@@ -458,6 +481,9 @@ func (r *Registry) Stats(name string) (Stats, error) {
 	if sized, ok := lg.(interface{ BufferedBytes() int64 }); ok {
 		st.LogBytes = sized.BufferedBytes()
 	}
+	if damaged, ok := lg.(interface{ Lost() (int64, int64) }); ok {
+		st.LostRecords, st.LostBytes = damaged.Lost()
+	}
 	upto, _ := lg.Committed()
 	b := lg.Backlog(upto)
 	st.Delivered = upto - 1
@@ -470,6 +496,31 @@ func (r *Registry) Stats(name string) (Stats, error) {
 		st.OldestUndelivered = &oldest
 	}
 	return st, nil
+}
+
+// Health reports every stream whose log refuses records because writes
+// fail (a full disk, a failed write or fsync), one error per stream joined
+// with errors.Join, or nil when none does. It is the buffer's readiness
+// check behind /_hydrant/health: the logs retry on their own, so it clears
+// once the cause has (a full disk once space returns) without a Put having
+// to try. Logs that cannot tell are taken as healthy.
+func (r *Registry) Health() error {
+	var errs []error
+	for _, name := range r.Names() {
+		e, err := r.get(name)
+		if err != nil {
+			continue // deleted since Names
+		}
+		e.mu.Lock()
+		lg := e.log
+		e.mu.Unlock()
+		if w, ok := lg.(interface{ WriteError() error }); ok {
+			if err := w.WriteError(); err != nil {
+				errs = append(errs, fmt.Errorf("stream %s refuses records: %w", name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Names returns the names of every stream, sorted.

@@ -1,4 +1,4 @@
-package main
+package stream
 
 import (
 	"encoding/json"
@@ -7,8 +7,37 @@ import (
 	"time"
 
 	"github.com/hydrant-io/hydrant/internal/firehose"
-	"github.com/hydrant-io/hydrant/internal/stream"
 )
+
+// hydrant's own endpoints over the registry: /_hydrant/streams[/{name}] and
+// /_hydrant/streams/{name}/flush. The server requires a signature for them
+// when credentials are configured.
+
+// StatsHandler serves /_hydrant/streams[/{name}]: each stream's buffer
+// (acknowledged and delivered sequence numbers, backlog). hydrant bench uses
+// it to measure the time from acknowledgement to a visible object.
+func StatsHandler(reg *Registry) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if name := r.PathValue("name"); name != "" {
+			st, err := reg.Stats(name)
+			if err != nil {
+				w.WriteHeader(http.StatusNotFound)
+				_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+				return
+			}
+			_ = json.NewEncoder(w).Encode(st)
+			return
+		}
+		all := []Stats{}
+		for _, n := range reg.Names() {
+			if st, err := reg.Stats(n); err == nil {
+				all = append(all, st)
+			}
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"streams": all})
+	})
+}
 
 // maxFlushWait bounds ?wait= of a flush, below the server's 2-minute write
 // timeout so the answer always gets out.
@@ -18,18 +47,18 @@ const maxFlushWait = time.Minute
 // stream's buffer as GET /_hydrant/streams/{name} shows it, and whether the
 // records buffered at the request are delivered.
 type flushResult struct {
-	stream.Stats
+	Stats
 	Flushed bool `json:"flushed"`
 }
 
-// flushHandler serves POST /_hydrant/streams/{name}/flush[?wait=DURATION]:
+// FlushHandler serves POST /_hydrant/streams/{name}/flush[?wait=DURATION]:
 // the stream's delivery loop cuts what it holds now instead of waiting for
 // its buffering hints (once: later records wait for the hints again). It
 // answers 202 at once, or with ?wait= (at most a minute) 200 when every
 // record acknowledged before the request is delivered, with its processing
 // and error output, and 202 if that takes longer than the wait. 404: no such
 // stream; 409: the stream is not ACTIVE yet; 400: a bad wait.
-func flushHandler(reg *stream.Registry) http.Handler {
+func FlushHandler(reg *Registry) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fail := func(code int, msg string) {
