@@ -31,7 +31,7 @@ type monitoringFlags struct {
 	allowRemote bool
 	// clockSpeed runs the metric and alarm clock this many times faster
 	// than real time: a test-only knob (end-to-end tests see an alarm's
-	// minutes pass in seconds); it is left out of the usage text.
+	// minutes pass in seconds).
 	clockSpeed int
 }
 
@@ -40,7 +40,7 @@ func (m *monitoringFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&m.maxSeries, "metrics-max-series", cwmetrics.DefaultMaxSeries, "most CloudWatch metrics (namespace, name and dimensions) kept; PutMetricData of a new one past it is refused")
 	fs.BoolVar(&m.record, "cloudwatch-metrics", true, "record hydrant's own metrics (AWS/Firehose, AWS/Lambda, AWS/SNS) in the CloudWatch metric store")
 	fs.BoolVar(&m.allowRemote, "sns-allow-remote", false, "let SNS http/https subscriptions deliver to addresses outside loopback")
-	fs.IntVar(&m.clockSpeed, "metrics-clock-speed", 1, "")
+	fs.IntVar(&m.clockSpeed, "metrics-clock-speed", 1, "TESTS ONLY: run the metrics and alarm clock N times faster than real time (datapoints get future timestamps)")
 }
 
 func (m *monitoringFlags) check() error {

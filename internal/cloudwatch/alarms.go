@@ -77,6 +77,11 @@ func (s *Service) putMetricAlarm(ctx context.Context, body []byte) (any, error) 
 		}
 		al.compiled = c
 		period = int(c.period(ret))
+		for i := range al.Metrics {
+			if ms := al.Metrics[i].MetricStat; ms != nil && ms.Metric.Dimensions == nil {
+				ms.Metric.Dimensions = []cwmetrics.Dimension{}
+			}
+		}
 	default:
 		if al.MetricName == "" || al.Namespace == "" {
 			return nil, missingParameter("The parameters MetricName and Namespace are required (or Metrics, for a math alarm).")
