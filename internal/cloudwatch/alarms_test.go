@@ -358,6 +358,8 @@ func TestValidation(t *testing.T) {
 			"InvalidParameterValueException", "M1"},
 		"gmd unknown id": {"GetMetricData", map[string]any{"StartTime": now - 600, "EndTime": now, "MetricDataQueries": []map[string]any{{"Id": "e", "Expression": "x * 2"}}},
 			"InvalidParameterValueException", `Unrecognized metric id "x"`},
+		"gmd too large": {"GetMetricData", map[string]any{"StartTime": now - 14*86400, "EndTime": now, "MetricDataQueries": gmdMany(250)},
+			"InvalidParameterCombinationException", "hydrant computes at most 4,000,000"},
 		"gmd cycle": {"GetMetricData", map[string]any{"StartTime": now - 600, "EndTime": now, "MetricDataQueries": []map[string]any{{"Id": "a", "Expression": "b"}, {"Id": "b", "Expression": "a"}}},
 			"InvalidParameterValueException", "Circular"},
 		"alarm m > n": {"PutMetricAlarm", map[string]any{"AlarmName": "x", "Namespace": "N", "MetricName": "M", "Statistic": "Sum", "Period": 60,
@@ -375,6 +377,15 @@ func TestValidation(t *testing.T) {
 			t.Errorf("%s: %v, want %s containing %q", name, err, c.typ, c.text)
 		}
 	}
+}
+
+func gmdMany(n int) []map[string]any {
+	var out []map[string]any
+	for i := range n {
+		out = append(out, map[string]any{"Id": "m" + string(rune('a'+i%26)) + string(rune('a'+i/26)), "MetricStat": map[string]any{
+			"Metric": map[string]any{"Namespace": "N", "MetricName": "M"}, "Period": 60, "Stat": "Sum"}})
+	}
+	return out
 }
 
 func manyDims(n int) []map[string]string {

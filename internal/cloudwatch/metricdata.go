@@ -37,6 +37,10 @@ type dataQuery struct {
 
 func (q *dataQuery) returns() bool { return q.ReturnData == nil || *q.ReturnData }
 
+// maxGridPoints bounds the periods all of a GetMetricData call's queries
+// may span together (about 64 MB of timestamps and values at worst).
+const maxGridPoints = 4_000_000
+
 var metricIDPattern = regexp.MustCompile(`^[a-z][a-zA-Z0-9_]*$`)
 
 // compiled is a checked set of queries, ready to run.
@@ -314,6 +318,16 @@ func (s *Service) getMetricData(ctx context.Context, body []byte) (any, error) {
 		skip = n
 	}
 	start := alignStart(in.StartTime.Time)
+	// Pages bound what is sent, not what is computed: the grid of every
+	// query is bounded instead, before anything is read.
+	span := in.EndTime.Sub(start)
+	grid := int64(0)
+	for i := range c.queries {
+		grid += int64(span/time.Second)/c.period(i) + 1
+	}
+	if grid > maxGridPoints {
+		return nil, invalidCombination("The request spans up to %s datapoints across its queries; hydrant computes at most %s per call. Increase Period, narrow the time range, or split the queries.", thousands(grid), thousands(maxGridPoints))
+	}
 	vals, err := s.run(c, start, in.EndTime.Time)
 	if err != nil {
 		return nil, err

@@ -81,6 +81,9 @@ func (s *Service) drain(sub *subscription, w *worker) {
 		case d = <-w.q:
 		default:
 			w.running = false
+			if s.subs[sub.Arn] == nil && s.workers[sub.Arn] == w {
+				delete(s.workers, sub.Arn) // unsubscribed: nothing more will come
+			}
 			s.mu.Unlock()
 			return
 		}
