@@ -178,12 +178,18 @@ func (m *monitoring) start(reg *stream.Registry, conv *format.Metrics) {
 	}()
 }
 
-// close stops the loop, then writes the store and closes SNS.
-func (m *monitoring) close(log *slog.Logger) {
+// stopLoop stops the minute loop and waits for it; it may be called
+// more than once.
+func (m *monitoring) stopLoop() {
 	if m.stop != nil {
 		m.stop()
 		m.wg.Wait()
 	}
+}
+
+// close stops the loop, then writes the store and closes SNS.
+func (m *monitoring) close(log *slog.Logger) {
+	m.stopLoop()
 	if m.sns != nil {
 		_ = m.sns.Close()
 	}

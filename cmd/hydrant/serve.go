@@ -216,6 +216,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	funcs.register(srv)
 	mon.register(srv)
 	mon.start(reg, conv.metrics)
+	// The minute loop reads the registry: it stops before the registry
+	// closes (deferred later, run earlier).
+	defer mon.stopLoop()
 
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
