@@ -751,6 +751,9 @@ func ifValue(args []value) (value, error) {
 		}
 		return value{many: out}, nil
 	}
+	if cond.scalar == nil {
+		return value{many: []*series{}}, nil // METRICS() matched nothing
+	}
 	if *cond.scalar != 0 {
 		return args[1], nil
 	}

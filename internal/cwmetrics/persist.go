@@ -93,11 +93,22 @@ func (s *Store) flush(all bool) error {
 	binary.LittleEndian.PutUint32(frame[0:], uint32(len(buf)))
 	binary.LittleEndian.PutUint32(frame[4:], crc32.Checksum(buf, crcTable))
 	frame = append(frame, buf...)
-	if _, err := s.disk.f.Write(frame); err != nil {
-		return fmt.Errorf("write metrics: %w", err)
+	st, err := s.disk.f.Stat()
+	if err != nil {
+		return fmt.Errorf("metrics file: %w", err)
 	}
-	if err := s.disk.f.Sync(); err != nil {
-		return fmt.Errorf("sync metrics: %w", err)
+	_, err = s.disk.f.Write(frame)
+	if err == nil {
+		err = s.disk.f.Sync()
+	}
+	if err != nil {
+		// Cut the file back to its last whole frame and start a new
+		// dayLog, so that every series is defined again before its next
+		// point; the points of this frame stay in memory only.
+		_ = s.disk.f.Truncate(st.Size())
+		_ = s.disk.f.Close()
+		s.disk = nil
+		return fmt.Errorf("write metrics: %w", err)
 	}
 	return nil
 }
