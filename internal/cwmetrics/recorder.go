@@ -42,6 +42,7 @@ var (
 	_ firehose.PutObserver      = (*Recorder)(nil)
 	_ deliver.Observer          = (*Recorder)(nil)
 	_ deliver.PartitionObserver = (*Recorder)(nil)
+	_ deliver.BackupObserver    = (*Recorder)(nil)
 	_ process.Observer          = (*Recorder)(nil)
 )
 
@@ -89,7 +90,10 @@ const (
 	mSucceedBytes
 	mJQDuration
 	mFreshness
-	mConversion    // 4 of them, in conversionNames' order
+	mBackupSuccess
+	mBackupRecords
+	mBackupBytes
+	mConversion // 4 of them: SucceedConversion.Records, .Bytes, FailedConversion.Records, .Bytes
 	nStreamMetrics = mConversion + 4
 )
 
@@ -101,6 +105,7 @@ var streamMetricNames = [nStreamMetrics]string{
 	"PartitionCount", "PartitionCountExceeded",
 	"ExecuteProcessing.Duration", "ExecuteProcessing.Success", "SucceedProcessing.Records", "SucceedProcessing.Bytes",
 	"JQProcessing.Duration", "DeliveryToS3.DataFreshness",
+	"BackupToS3.Success", "BackupToS3.Records", "BackupToS3.Bytes",
 	"SucceedConversion.Records", "SucceedConversion.Bytes", "FailedConversion.Records", "FailedConversion.Bytes",
 }
 
@@ -166,6 +171,20 @@ func (r *Recorder) Delivered(stream string, d deliver.Delivery) {
 // attempt failed.
 func (r *Recorder) Failed(stream string, _ deliver.Plan, _ error) {
 	r.rec(r.stream(stream), r.store.Now(), mS3Success, UnitNone, 0, false)
+}
+
+// BackedUp records BackupToS3.Success (1 or 0) and, for a written backup
+// object, BackupToS3.Records and .Bytes.
+func (r *Recorder) BackedUp(stream string, records int, bytes int64, err error) {
+	ss := r.stream(stream)
+	now := r.store.Now()
+	if err != nil {
+		r.rec(ss, now, mBackupSuccess, UnitNone, 0, false)
+		return
+	}
+	r.rec(ss, now, mBackupSuccess, UnitNone, 1, false)
+	r.rec(ss, now, mBackupRecords, UnitCount, float64(records), false)
+	r.rec(ss, now, mBackupBytes, UnitBytes, float64(bytes), false)
 }
 
 // Partitions records PartitionCount and PartitionCountExceeded.

@@ -1,6 +1,7 @@
 package cwmetrics
 
 import (
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -194,5 +195,20 @@ func TestMaxSeries(t *testing.T) {
 		if (err != nil) != (i == 2) {
 			t.Errorf("series %d: %v", i, err)
 		}
+	}
+}
+
+func TestRecorderBackup(t *testing.T) {
+	c := &clock{t: t0}
+	s := open(t, "", c)
+	r := NewRecorder(s)
+	r.BackedUp("s", 3, 300, nil)
+	r.BackedUp("s", 0, 0, errors.New("S3 down"))
+	dim := Dimension{DimStream, "s"}
+	q := Query{Start: t0, End: t0.Add(time.Minute), Period: time.Minute}
+	succ := s.Lookup(NewMetric(NamespaceFirehose, "BackupToS3.Success", dim)).Aggregate(q)
+	recs := s.Lookup(NewMetric(NamespaceFirehose, "BackupToS3.Records", dim)).Aggregate(q)
+	if len(succ) != 1 || succ[0].Sum != 1 || succ[0].Count != 2 || len(recs) != 1 || recs[0].Sum != 3 {
+		t.Errorf("backup metrics: %+v %+v", succ, recs)
 	}
 }

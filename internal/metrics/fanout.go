@@ -22,9 +22,9 @@ func (os PutObservers) ObservePut(stream, op string, records int, bytes int64, t
 	}
 }
 
-// DeliveryObservers is a deliver.Observer and deliver.PartitionObserver
-// that tells each of its members (partition events go to the members that
-// implement deliver.PartitionObserver).
+// DeliveryObservers is a deliver.Observer, deliver.PartitionObserver and
+// deliver.BackupObserver that tells each of its members (partition and
+// backup events go to the members that implement those).
 type DeliveryObservers []deliver.Observer
 
 // Delivered implements deliver.Observer.
@@ -46,6 +46,15 @@ func (os DeliveryObservers) Partitions(stream string, count int, exceeded bool) 
 	for _, o := range os {
 		if po, ok := o.(deliver.PartitionObserver); ok {
 			po.Partitions(stream, count, exceeded)
+		}
+	}
+}
+
+// BackedUp implements deliver.BackupObserver.
+func (os DeliveryObservers) BackedUp(stream string, records int, bytes int64, err error) {
+	for _, o := range os {
+		if bo, ok := o.(deliver.BackupObserver); ok {
+			bo.BackedUp(stream, records, bytes, err)
 		}
 	}
 }
@@ -78,5 +87,6 @@ var (
 	_ firehose.PutObserver      = PutObservers(nil)
 	_ deliver.Observer          = DeliveryObservers(nil)
 	_ deliver.PartitionObserver = DeliveryObservers(nil)
+	_ deliver.BackupObserver    = DeliveryObservers(nil)
 	_ process.Observer          = ProcessObservers(nil)
 )
