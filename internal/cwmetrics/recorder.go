@@ -93,7 +93,7 @@ const (
 	mBackupSuccess
 	mBackupRecords
 	mBackupBytes
-	mConversion // 4 of them: SucceedConversion.Records, .Bytes, FailedConversion.Records, .Bytes
+	mConversion    // 4 of them: SucceedConversion.Records, .Bytes, FailedConversion.Records, .Bytes
 	nStreamMetrics = mConversion + 4
 )
 
