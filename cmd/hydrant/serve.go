@@ -38,6 +38,7 @@ type serveConfig struct {
 	functions   functionFlags
 	transforms  transformFlags
 	monitoring  monitoringFlags
+	identity    identityFlags
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -59,6 +60,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	c.functions.register(fs)
 	c.transforms.register(fs)
 	c.monitoring.register(fs)
+	c.identity.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -140,6 +142,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	ident, err := openIdentity(c.identity, c.dataDir, c.accountID, sec, log)
+	if err != nil {
+		return err
+	}
 	// The metric store closes last (deferred first): everything else
 	// records into it until it stops.
 	endpoint := sec.scheme() + "://" + loopbackAddr(c.listen)
@@ -150,7 +156,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	defer mon.close(log)
 	// Functions close after the registry (deferred first): delivery may be
 	// invoking them until it stops.
-	funcs, err := openFunctions(ctx, c.functions, c.dataDir, c.region, c.accountID, c.listen, sec.scheme(), mon.lambdaObserver(), log)
+	funcs, err := openFunctions(ctx, c.functions, c.dataDir, c.region, c.accountID, c.listen, sec.scheme(), ident, mon.lambdaObserver(), log)
 	if err != nil {
 		return err
 	}
@@ -190,7 +196,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			log.Error("close streams", "err", err)
 		}
 	}()
-	fh, err := firehose.NewService(reg, firehose.Options{Region: c.region, AccountID: c.accountID, Logger: log, Metrics: mon.putObserver(mx),
+	fh, err := firehose.NewService(reg, firehose.Options{Region: c.region, AccountID: c.accountID, Logger: log, Metrics: mon.putObserver(mx), Roles: ident.firehoseRoles(),
 		Features: transformFeatures(firehose.Features{FormatConversion: true})})
 	if err != nil {
 		return err
@@ -206,6 +212,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	sec.install(srv)
 	srv.AddService(fh.API())
 	srv.AddService(conv.glue.API())
+	ident.register(srv)
 	srv.Handle("GET /_hydrant/streams", stream.StatsHandler(reg))
 	srv.Handle("GET /_hydrant/streams/{name}", stream.StatsHandler(reg))
 	srv.Handle("POST /_hydrant/streams/{name}/flush", stream.FlushHandler(reg))
