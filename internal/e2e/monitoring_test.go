@@ -257,11 +257,33 @@ func pyFunction(t *testing.T, code string) string {
 // remediation hook) that calls hydrant's own Firehose API
 // (UpdateDestination), and notifies a webhook. Driven by boto3 (awsJson
 // for CloudWatch, awsQuery for SNS).
+//
+// With --credentials the same holds: SNS's webhook URLs need no keys, and
+// the remediation function calls back with the temporary keys hydrant
+// gives hosted functions.
 func TestLambdaErrorsAlarmRemediates(t *testing.T) {
 	python := requireTool(t, "python3")
 	t.Parallel()
-	s := startServer(t, fastClock...)
-	c := sdkClient(s)
+	for _, signed := range []bool{false, true} {
+		name := "open"
+		if signed {
+			name = "credentials"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			remediate(t, python, signed)
+		})
+	}
+}
+
+func remediate(t *testing.T, python string, signed bool) {
+	args, keyID, secret := fastClock, "test", "test"
+	if signed {
+		args = append([]string{"--credentials", writeCredentials(t)}, fastClock...)
+		keyID, secret = authKeyID, authSecret
+	}
+	s := startServer(t, args...)
+	c := authClient(s, keyID, secret, nil)
 	createStream(t, c, "orders", &types.ExtendedS3DestinationConfiguration{
 		BucketARN: aws.String("arn:aws:s3:::orders"), Prefix: aws.String("raw/"),
 	})
@@ -280,7 +302,7 @@ def handler(event, context):
 `)
 	script := `
 import os, sys, json, time, boto3, botocore
-kw = dict(endpoint_url=os.environ["HYDRANT_URL"], region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+kw = dict(endpoint_url=os.environ["HYDRANT_URL"], region_name="us-east-1", aws_access_key_id=os.environ["KEY_ID"], aws_secret_access_key=os.environ["SECRET"])
 lam, cw, sns = boto3.client("lambda", **kw), boto3.client("cloudwatch", **kw), boto3.client("sns", **kw)
 for name, path in (("bad", sys.argv[1]), ("fixer", sys.argv[2])):
     lam.create_function(FunctionName=name, Runtime="python3.12", Role="arn:aws:iam::000000000000:role/r",
@@ -312,7 +334,8 @@ assert a["StateReason"].startswith("Threshold Crossed: 1 datapoint [3.0 ("), a["
 print("OK")
 `
 	cmd := exec.Command(python, "-c", script, bad, fixer, hook.URL)
-	cmd.Env = append(os.Environ(), "HYDRANT_URL="+s.URL, "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+	cmd.Env = append(os.Environ(), "HYDRANT_URL="+s.URL, "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+		"KEY_ID="+keyID, "SECRET="+secret)
 	cmd.Dir = dir
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "OK") {
