@@ -430,3 +430,56 @@ func TestPutAndGetCustomMetrics(t *testing.T) {
 		t.Errorf("ListMetrics by dimension: %v", lm)
 	}
 }
+
+// TestPercentileAlarmsAndActions: a p99 alarm with
+// EvaluateLowSampleCountPercentile ignore keeps its state on too few
+// samples and moves with enough; disabled actions publish nothing; the
+// alarm is found by its metric.
+func TestPercentileAlarmsAndActions(t *testing.T) {
+	r := newRig(t, "", nil)
+	for _, low := range []string{"ignore", "evaluate"} {
+		r.must("PutMetricAlarm", map[string]any{
+			"AlarmName": "p99-" + low, "Namespace": "AWS/Firehose", "MetricName": "PutRecordBatch.Latency", "ExtendedStatistic": "p99",
+			"Dimensions": []map[string]string{{"Name": "DeliveryStreamName", "Value": "s"}},
+			"Period": 60, "EvaluationPeriods": 1, "Threshold": 100, "ComparisonOperator": "GreaterThanThreshold",
+			"EvaluateLowSampleCountPercentile": low, "AlarmActions": []string{topic}, "ActionsEnabled": low == "ignore",
+		})
+	}
+	lat := r.series("PutRecordBatch.Latency")
+	for i := range 5 { // 5 samples: too few for p99 (10/(1-0.99) = 1000)
+		lat.Record(base.Add(time.Duration(i)*time.Second), cwmetrics.UnitMilliseconds, 500, true)
+	}
+	r.evalAt(1)
+	if st, reason := r.state("p99-ignore"); st != StateInsufficient || reason != "Unchecked: Initial alarm creation" {
+		t.Errorf("ignore, few samples: %s %q", st, reason)
+	}
+	if st, _ := r.state("p99-evaluate"); st != StateAlarm {
+		t.Errorf("evaluate, few samples: %s", st)
+	}
+	if got := r.sns.take(); len(got) != 0 {
+		t.Errorf("an alarm with actions disabled notified: %+v", got)
+	}
+	for i := range 1000 {
+		lat.Record(base.Add(time.Minute+time.Duration(i)*time.Millisecond), cwmetrics.UnitMilliseconds, 500, true)
+	}
+	r.evalAt(2)
+	if st, reason := r.state("p99-ignore"); st != StateAlarm || !strings.Contains(reason, "was greater than the threshold (100.0)") {
+		t.Errorf("ignore, enough samples: %s %q", st, reason)
+	}
+	if got := r.sns.take(); len(got) != 1 || !strings.Contains(got[0].message, `"ExtendedStatistic":"p99"`) {
+		t.Errorf("notification: %+v", got)
+	}
+	out := r.must("DescribeAlarmsForMetric", map[string]any{"Namespace": "AWS/Firehose", "MetricName": "PutRecordBatch.Latency",
+		"ExtendedStatistic": "p99", "Dimensions": []map[string]string{{"Name": "DeliveryStreamName", "Value": "s"}}})
+	if n := len(out["MetricAlarms"].([]any)); n != 2 {
+		t.Errorf("DescribeAlarmsForMetric: %d alarms", n)
+	}
+	r.must("DisableAlarmActions", map[string]any{"AlarmNames": []string{"p99-ignore"}})
+	if out := r.must("DescribeAlarms", map[string]any{"StateValue": "ALARM"}); len(out["MetricAlarms"].([]any)) != 2 {
+		t.Errorf("DescribeAlarms by state: %v", out)
+	}
+	r.must("DeleteAlarms", map[string]any{"AlarmNames": []string{"p99-ignore", "p99-evaluate"}})
+	if out := r.must("DescribeAlarms", map[string]any{"AlarmNamePrefix": "p99-"}); len(out["MetricAlarms"].([]any)) != 0 {
+		t.Errorf("after DeleteAlarms: %v", out)
+	}
+}
