@@ -26,6 +26,7 @@ import (
 // accepted again. Then the same after a restart on the full disk. Every
 // acknowledged record is delivered exactly once.
 func TestDiskFullDeliveryMakesRoom(t *testing.T) {
+	t.Parallel()
 	mnt := mountTmpfs(t, 16<<20)
 	endpoint, stopS3, restartS3 := s3test.Start(t)
 	s3test.CreateBucket(t, endpoint, "drain")
