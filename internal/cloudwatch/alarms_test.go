@@ -441,7 +441,7 @@ func TestPercentileAlarmsAndActions(t *testing.T) {
 		r.must("PutMetricAlarm", map[string]any{
 			"AlarmName": "p99-" + low, "Namespace": "AWS/Firehose", "MetricName": "PutRecordBatch.Latency", "ExtendedStatistic": "p99",
 			"Dimensions": []map[string]string{{"Name": "DeliveryStreamName", "Value": "s"}},
-			"Period": 60, "EvaluationPeriods": 1, "Threshold": 100, "ComparisonOperator": "GreaterThanThreshold",
+			"Period":     60, "EvaluationPeriods": 1, "Threshold": 100, "ComparisonOperator": "GreaterThanThreshold",
 			"EvaluateLowSampleCountPercentile": low, "AlarmActions": []string{topic}, "ActionsEnabled": low == "ignore",
 		})
 	}
