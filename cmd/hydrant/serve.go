@@ -187,6 +187,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	srv := server.New(log)
 	sec.install(srv)
 	srv.AddService(fh.API())
+	srv.SetS3(newS3API(store, objects, sec, srv, c.region, c.accountID, log))
 	srv.AddService(conv.glue.API())
 	srv.Handle("GET /_hydrant/streams", stream.StatsHandler(reg))
 	srv.Handle("GET /_hydrant/streams/{name}", stream.StatsHandler(reg))

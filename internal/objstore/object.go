@@ -60,6 +60,9 @@ type PutOptions struct {
 	// IfMatch, when set, makes the put fail with ErrPreconditionFailed
 	// unless the key's current object has this ETag.
 	IfMatch string
+	// ExtraAfter, when set, is called once the bytes are written and
+	// gives Extra: metadata that depends on the bytes (their checksum).
+	ExtraAfter func() []byte
 }
 
 // More errors of the local store's S3-shaped operations.
@@ -101,9 +104,6 @@ func (l *Local) PutObject(ctx context.Context, bucket, key string, o PutOptions,
 	if err != nil {
 		return ObjectAttrs{}, fmt.Errorf("put: %w", err)
 	}
-	if len(o.Extra) > MaxExtra {
-		return ObjectAttrs{}, fmt.Errorf("put %s: %w: %d bytes of S3 metadata; at most %d", name, ErrMetadataTooLarge, len(o.Extra), MaxExtra)
-	}
 	if err := ctx.Err(); err != nil {
 		return ObjectAttrs{}, fmt.Errorf("put %s: %w", name, err)
 	}
@@ -117,7 +117,7 @@ func (l *Local) PutObject(ctx context.Context, bucket, key string, o PutOptions,
 	if vs == VersioningEnabled {
 		attrs.VersionID = newVersionID()
 	}
-	tmp, err := l.writeTemp(ctx, name, &attrs, write)
+	tmp, err := l.writeTemp(ctx, name, &attrs, write, o.ExtraAfter)
 	if err != nil {
 		return ObjectAttrs{}, err
 	}
@@ -150,7 +150,7 @@ func (l *Local) PutObject(ctx context.Context, bucket, key string, o PutOptions,
 // writeTemp writes an object's bytes and attributes to a new temporary
 // file, synced and closed, and returns its name. attrs gets the ETag
 // (unless set), size and time. An error from write is returned unwrapped.
-func (l *Local) writeTemp(ctx context.Context, name string, attrs *ObjectAttrs, write func(w io.Writer) error) (string, error) {
+func (l *Local) writeTemp(ctx context.Context, name string, attrs *ObjectAttrs, write func(w io.Writer) error, extraAfter func() []byte) (string, error) {
 	tmp := path.Join(tmpDir, rand.Text())
 	f, err := l.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
@@ -183,6 +183,12 @@ func (l *Local) writeTemp(ctx context.Context, name string, attrs *ObjectAttrs, 
 			return "", fmt.Errorf("put %s: write: %w", name, err)
 		}
 		attrs.ETag = hex.EncodeToString(h.Sum(nil))
+	}
+	if extraAfter != nil {
+		attrs.Extra = extraAfter()
+	}
+	if len(attrs.Extra) > MaxExtra {
+		return "", fmt.Errorf("put %s: %w: %d bytes of S3 metadata; at most %d", name, ErrMetadataTooLarge, len(attrs.Extra), MaxExtra)
 	}
 	if err := l.setAttrs(f, attrs); err != nil {
 		return "", fmt.Errorf("put %s: %w", name, err)

@@ -66,6 +66,7 @@ type S3 struct {
 	client   *s3.Client
 	uploader *tm.Client
 	logger   *slog.Logger
+	endpoint string
 }
 
 var _ Store = (*S3)(nil)
@@ -145,7 +146,10 @@ func NewS3(ctx context.Context, opts S3Options) (*S3, error) {
 	}
 	logger.Debug("objstore: S3 store ready", "endpoint", endpoint, "region", cfg.Region, "path_style", opts.PathStyle,
 		"part_size", partSize, "concurrency", concurrency)
-	return &S3{client: client, uploader: uploader, logger: logger}, nil
+	if endpoint == "" {
+		endpoint = "AWS S3 (" + cfg.Region + ")"
+	}
+	return &S3{client: client, uploader: uploader, logger: logger, endpoint: endpoint}, nil
 }
 
 // sdkLogger sends the SDK's own log lines (deprecations, skipped checksum
@@ -159,6 +163,9 @@ func (s sdkLogger) Logf(c logging.Classification, format string, v ...any) {
 	}
 	s.l.Log(context.Background(), level, "objstore: aws sdk: "+fmt.Sprintf(format, v...))
 }
+
+// Endpoint names the service the store writes to: its URL, or AWS.
+func (s *S3) Endpoint() string { return s.endpoint }
 
 // Client returns the SDK client the store uses.
 func (s *S3) Client() *s3.Client { return s.client }

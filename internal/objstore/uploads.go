@@ -118,8 +118,9 @@ func (l *Local) upload(bucket, key, id string) (Upload, error) {
 }
 
 // PutPart stores part n (1 to MaxParts) of an upload, replacing an earlier
-// part n. Its ETag is the MD5 of its bytes.
-func (l *Local) PutPart(ctx context.Context, bucket, key, id string, n int, extra []byte, write func(w io.Writer) error) (Part, error) {
+// part n. Its ETag is the MD5 of its bytes; extra, when set, is called
+// once they are written and gives the part's Extra (its checksum).
+func (l *Local) PutPart(ctx context.Context, bucket, key, id string, n int, write func(w io.Writer) error, extra func() []byte) (Part, error) {
 	if n < 1 || n > MaxParts {
 		return Part{}, fmt.Errorf("part number %d: %w", n, ErrInvalidPart)
 	}
@@ -129,9 +130,9 @@ func (l *Local) PutPart(ctx context.Context, bucket, key, id string, n int, extr
 	if _, err := l.upload(bucket, key, id); err != nil {
 		return Part{}, err
 	}
-	attrs := ObjectAttrs{Key: key, Extra: extra}
+	attrs := ObjectAttrs{Key: key}
 	name := uploadDir(bucket, id) + "/" + partName(n)
-	tmp, err := l.writeTemp(ctx, name, &attrs, write)
+	tmp, err := l.writeTemp(ctx, name, &attrs, write, extra)
 	if err != nil {
 		return Part{}, err
 	}
@@ -150,7 +151,7 @@ func (l *Local) PutPart(ctx context.Context, bucket, key, id string, n int, extr
 	if err := l.syncDir(uploadDir(bucket, id)); err != nil {
 		return Part{}, fmt.Errorf("put part %d of upload %s: %w", n, id, err)
 	}
-	return Part{Number: n, Size: attrs.Size, ETag: attrs.ETag, LastModified: attrs.LastModified, Extra: extra}, nil
+	return Part{Number: n, Size: attrs.Size, ETag: attrs.ETag, LastModified: attrs.LastModified, Extra: attrs.Extra}, nil
 }
 
 // ListParts returns an upload and its parts, by number.

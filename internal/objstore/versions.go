@@ -323,7 +323,7 @@ func (l *Local) archiveCurrent(bucket, key string, vs VersioningStatus) error {
 // writeDeleteMarker records a delete marker with version ID id.
 func (l *Local) writeDeleteMarker(ctx context.Context, vdir, key, id string) error {
 	a := ObjectAttrs{Key: key, VersionID: id, DeleteMarker: true}
-	tmp, err := l.writeTemp(ctx, vdir, &a, func(io.Writer) error { return nil })
+	tmp, err := l.writeTemp(ctx, vdir, &a, func(io.Writer) error { return nil }, nil)
 	if err != nil {
 		return err
 	}

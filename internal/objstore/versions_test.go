@@ -163,10 +163,10 @@ func TestMultipart(t *testing.T) {
 	}
 	var parts []objstore.Part
 	for i, s := range []string{"one-", "two-", "three"} {
-		p, err := l.PutPart(ctx, bucket, "big/obj", u.ID, i+1, nil, func(w io.Writer) error {
+		p, err := l.PutPart(ctx, bucket, "big/obj", u.ID, i+1, func(w io.Writer) error {
 			_, err := io.WriteString(w, s)
 			return err
-		})
+		}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -191,10 +191,10 @@ func TestMultipart(t *testing.T) {
 	if got := entries(t, root+"/.tmp"); len(got) != 0 {
 		t.Fatalf("temporary files left: %q", got)
 	}
-	if _, err := l.PutPart(ctx, bucket, "big/obj", u.ID, 1, nil, func(io.Writer) error { return nil }); !errors.Is(err, objstore.ErrNoSuchUpload) {
+	if _, err := l.PutPart(ctx, bucket, "big/obj", u.ID, 1, func(io.Writer) error { return nil }, nil); !errors.Is(err, objstore.ErrNoSuchUpload) {
 		t.Fatalf("part of a completed upload = %v", err)
 	}
-	if _, err := l.PutPart(context.Background(), bucket, "big/obj", "../../../etc", 1, nil, func(io.Writer) error { return nil }); !errors.Is(err, objstore.ErrNoSuchUpload) {
+	if _, err := l.PutPart(context.Background(), bucket, "big/obj", "../../../etc", 1, func(io.Writer) error { return nil }, nil); !errors.Is(err, objstore.ErrNoSuchUpload) {
 		t.Fatalf("part of a traversing upload ID = %v", err)
 	}
 }
