@@ -342,10 +342,13 @@ func (a *API) decodeXML(req *request, v any) error {
 }
 
 // encodeKey applies encoding-type=url to a key or prefix in a response:
-// URL-encoded as S3 does (and as the SDKs decode it), slashes kept.
-func encodeKey(s string, url_ bool) string {
-	if !url_ {
+// percent-encoded with slashes kept and spaces as %20, so that both
+// decoders clients use (botocore's unquote_plus, Go's PathUnescape and
+// QueryUnescape) give the key back.
+func encodeKey(s string, enc bool) string {
+	if !enc {
 		return s
 	}
-	return strings.ReplaceAll(url.QueryEscape(s), "%2F", "/")
+	e := strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
+	return strings.ReplaceAll(e, "%2F", "/")
 }
