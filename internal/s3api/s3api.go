@@ -132,6 +132,10 @@ func (a *API) serve(req *request) error {
 		return err
 	}
 	req.bucket, req.key = bucket, key
+	if a.log.Enabled(r.Context(), slog.LevelDebug) {
+		a.log.Debug("s3 request", "method", r.Method, "bucket", bucket, "key", key, "query", r.URL.RawQuery,
+			"payload", r.Header.Get("X-Amz-Content-Sha256"), "content_encoding", r.Header.Get("Content-Encoding"))
+	}
 	if err := a.authenticate(req); err != nil {
 		return err
 	}
