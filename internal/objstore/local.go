@@ -73,6 +73,7 @@ type Local struct {
 	configs     map[string]BucketConfig
 	configWrite sync.Mutex
 	dirs        dirCache
+	etags       etagCache
 }
 
 var _ Store = (*Local)(nil)

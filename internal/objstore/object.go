@@ -13,6 +13,8 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -190,17 +192,19 @@ func (l *Local) writeTemp(ctx context.Context, name string, attrs *ObjectAttrs, 
 	if len(attrs.Extra) > MaxExtra {
 		return "", fmt.Errorf("put %s: %w: %d bytes of S3 metadata; at most %d", name, ErrMetadataTooLarge, len(attrs.Extra), MaxExtra)
 	}
+	// Setting xattrs does not change the modification time, which the
+	// ETag is recorded with.
+	fi, err := f.Stat()
+	if err != nil {
+		return "", fmt.Errorf("put %s: %w", name, err)
+	}
+	attrs.Size, attrs.LastModified = fi.Size(), fi.ModTime()
 	if err := l.setAttrs(f, attrs); err != nil {
 		return "", fmt.Errorf("put %s: %w", name, err)
 	}
 	if err := l.syncFile(f); err != nil {
 		return "", fmt.Errorf("put %s: sync: %w", name, err)
 	}
-	fi, err := f.Stat()
-	if err != nil {
-		return "", fmt.Errorf("put %s: %w", name, err)
-	}
-	attrs.Size, attrs.LastModified = fi.Size(), fi.ModTime()
 	ok = true
 	if err := f.Close(); err != nil {
 		l.root.Remove(tmp)
@@ -248,7 +252,7 @@ func (l *Local) setAttrs(f *os.File, a *ObjectAttrs) error {
 	if version == NullVersion {
 		version = ""
 	}
-	marker, etag := "", a.ETag
+	marker, etag := "", etagValue(a.ETag, a.LastModified)
 	if a.DeleteMarker {
 		marker, etag = "1", ""
 	}
@@ -299,7 +303,7 @@ func (l *Local) readAttrs(f *os.File, fi fs.FileInfo, key string) (ObjectAttrs, 
 	}
 	a.Meta.ContentType = get(xattrContentType)
 	a.Meta.ContentEncoding = get(xattrContentEncoding)
-	a.ETag = get(xattrETag)
+	a.ETag = etagFor(get(xattrETag), fi.ModTime())
 	if v := get(xattrVersion); v != "" {
 		a.VersionID = v
 	}
@@ -310,7 +314,7 @@ func (l *Local) readAttrs(f *os.File, fi fs.FileInfo, key string) (ObjectAttrs, 
 	if err != nil {
 		return a, err
 	}
-	if a.ETag == "" && !a.DeleteMarker {
+	if a.ETag == "" && !a.DeleteMarker && fi.Mode().IsRegular() {
 		if a.ETag, err = l.computeETag(f); err != nil {
 			return a, err
 		}
@@ -319,28 +323,53 @@ func (l *Local) readAttrs(f *os.File, fi fs.FileInfo, key string) (ObjectAttrs, 
 }
 
 // readETag reads only an object's ETag (listings), computing it when it
-// was never recorded.
-func (l *Local) readETag(f *os.File) (string, error) {
-	etag, err := getXattr(f, xattrETag)
+// was never recorded or the file changed since.
+func (l *Local) readETag(f *os.File, mtime time.Time) (string, error) {
+	v, err := getXattr(f, xattrETag)
 	if err != nil && !errors.Is(err, errXattrUnsupported) {
 		return "", err
 	}
-	if etag != "" {
+	if etag := etagFor(v, mtime); etag != "" {
 		return etag, nil
 	}
 	return l.computeETag(f)
+}
+
+// The ETag is recorded with the file's modification time in nanoseconds
+// ("etag mtime"): a file changed in place by a tool other than hydrant
+// gets a new mtime, so its stale ETag is recognized and computed again.
+
+func etagValue(etag string, mtime time.Time) string {
+	if etag == "" {
+		return ""
+	}
+	return etag + " " + strconv.FormatInt(mtime.UnixNano(), 10)
+}
+
+// etagFor returns the ETag of a recorded value if it was recorded for a
+// file of modification time mtime, else "".
+func etagFor(v string, mtime time.Time) string {
+	etag, ts, ok := strings.Cut(v, " ")
+	if !ok || ts != strconv.FormatInt(mtime.UnixNano(), 10) {
+		return ""
+	}
+	return etag
 }
 
 // computeETag hashes an object's bytes and records the result on the file
 // (the same inode: a concurrent overwrite renames a new file in, so the
 // value can never describe other bytes).
 func (l *Local) computeETag(f *os.File) (string, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
 	h := md5.New()
-	if _, err := io.Copy(h, io.NewSectionReader(f, 0, 1<<62)); err != nil {
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, fi.Size())); err != nil {
 		return "", fmt.Errorf("compute ETag: %w", err)
 	}
 	etag := hex.EncodeToString(h.Sum(nil))
-	if err := setXattr(f, xattrETag, []byte(etag)); err != nil && !errors.Is(err, errXattrUnsupported) {
+	if err := setXattr(f, xattrETag, []byte(etagValue(etag, fi.ModTime()))); err != nil && !errors.Is(err, errXattrUnsupported) {
 		// A read-only file or file system: the ETag is still right.
 		l.logger.Debug("objstore: could not record a computed ETag", "file", f.Name(), "err", err)
 	}

@@ -278,7 +278,11 @@ func (l *Local) CompleteUpload(ctx context.Context, bucket, key, id string, part
 			if err != nil {
 				return err
 			}
-			etag, err := l.readETag(f)
+			var etag string
+			fi, err := f.Stat()
+			if err == nil {
+				etag, err = l.readETag(f, fi.ModTime())
+			}
 			if err == nil && etag != p.ETag {
 				err = fmt.Errorf("%w: part %d has ETag %q, not %q", ErrInvalidPart, p.Number, etag, p.ETag)
 			}

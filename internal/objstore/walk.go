@@ -54,7 +54,11 @@ type ListPage struct {
 func (l *Local) List(ctx context.Context, bucket, prefix string) ([]ObjectInfo, error) {
 	var out []ObjectInfo
 	err := l.walkKeys(ctx, bucket, ListOptions{Prefix: prefix}, false, func(it walkItem) (bool, error) {
-		fi, err := it.dir.Lstat(it.name)
+		r, err := it.dir.root()
+		if err != nil {
+			return false, err
+		}
+		fi, err := r.Lstat(it.name)
 		if isMissing(err) {
 			return true, nil
 		}
@@ -112,29 +116,18 @@ func (l *Local) Page(ctx context.Context, bucket string, o ListOptions) (ListPag
 				return true, nil
 			}
 		}
-		f, err := it.dir.Open(it.name)
-		if isMissing(err) {
-			return true, nil // deleted since the directory was read
-		}
+		a, ok, err := l.listAttrs(it.dir, it.name)
 		if err != nil {
 			return false, err
 		}
-		defer f.Close()
-		fi, err := f.Stat()
-		if err != nil {
-			return false, err
-		}
-		if !fi.Mode().IsRegular() {
-			return true, nil
+		if !ok {
+			return true, nil // deleted since the directory was read, or not a file
 		}
 		if full() {
 			return false, nil
 		}
-		etag, err := l.readETag(f)
-		if err != nil {
-			return false, err
-		}
-		p.Objects = append(p.Objects, ObjectAttrs{Key: it.key, Size: fi.Size(), LastModified: fi.ModTime(), ETag: etag})
+		a.Key = it.key
+		p.Objects = append(p.Objects, a)
 		p.Last = it.key
 		return true, nil
 	})
@@ -149,8 +142,111 @@ func (l *Local) Page(ctx context.Context, bucket string, o ListOptions) (ListPag
 type walkItem struct {
 	key    string
 	prefix bool
-	dir    *os.Root // the directory holding the key's file
-	name   string   // the file's name in dir
+	dir    *dirRef // the directory holding the key's file
+	name   string  // the file's name in dir
+}
+
+// dirRef is a directory a walk is in, opened (through the store's root)
+// when first needed.
+type dirRef struct {
+	l    *Local
+	name string
+	f    *os.File
+	r    *os.Root
+}
+
+// file returns the directory, open.
+func (d *dirRef) file() (*os.File, error) {
+	if d.f == nil {
+		f, err := d.l.root.Open(d.name)
+		if err != nil {
+			return nil, err
+		}
+		d.f = f
+	}
+	return d.f, nil
+}
+
+// root returns the directory as a root of its own.
+func (d *dirRef) root() (*os.Root, error) {
+	if d.r == nil {
+		r, err := d.l.root.OpenRoot(d.name)
+		if err != nil {
+			return nil, err
+		}
+		d.r = r
+	}
+	return d.r, nil
+}
+
+func (d *dirRef) close() {
+	if d.f != nil {
+		d.f.Close()
+	}
+	if d.r != nil {
+		d.r.Close()
+	}
+}
+
+// etagCache keeps listed objects' ETags by the identity and times of
+// their files, so that paging through a bucket again costs a stat per key.
+type etagCache struct {
+	mu sync.Mutex
+	m  map[fileID]string
+}
+
+// fileID identifies one state of a file: any write, rename over it or
+// attribute change gives another.
+type fileID struct {
+	dev, ino     uint64
+	size         int64
+	mtime, ctime int64
+}
+
+const maxCachedETags = 1 << 20
+
+func (c *etagCache) get(id fileID) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[id]
+	return e, ok
+}
+
+func (c *etagCache) put(id fileID, etag string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCachedETags {
+		c.m = map[fileID]string{}
+	}
+	c.m[id] = etag
+}
+
+// listAttrsOpen reads a listed object's size, time and ETag by opening it.
+func (l *Local) listAttrsOpen(d *dirRef, name string) (ObjectAttrs, bool, error) {
+	r, err := d.root()
+	if err != nil {
+		return ObjectAttrs{}, false, err
+	}
+	f, err := r.Open(name)
+	if isMissing(err) {
+		return ObjectAttrs{}, false, nil
+	}
+	if err != nil {
+		return ObjectAttrs{}, false, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return ObjectAttrs{}, false, err
+	}
+	if !fi.Mode().IsRegular() {
+		return ObjectAttrs{}, false, nil
+	}
+	etag, err := l.readETag(f, fi.ModTime())
+	if err != nil {
+		return ObjectAttrs{}, false, err
+	}
+	return ObjectAttrs{Size: fi.Size(), LastModified: fi.ModTime(), ETag: etag}, true, nil
 }
 
 // walkKeys calls visit for each key of bucket that starts with o.Prefix
@@ -224,7 +320,8 @@ func (w *walker) dir(dirKey, seek string, top bool) (bool, error) {
 	if i > 0 && ents[i-1].dir && strings.HasPrefix(seek, ents[i-1].sortKey()) {
 		i--
 	}
-	var handle *os.Root
+	handle := &dirRef{l: w.l, name: name}
+	defer handle.close()
 	for j := i; j < len(ents); j++ {
 		if err := w.ctx.Err(); err != nil {
 			return false, err
@@ -264,17 +361,6 @@ func (w *walker) dir(dirKey, seek string, top bool) (bool, error) {
 				return ok, err
 			}
 			continue
-		}
-		if handle == nil {
-			r, err := w.l.root.OpenRoot(name)
-			if err != nil {
-				if isMissing(err) {
-					return true, nil
-				}
-				return false, err
-			}
-			defer r.Close()
-			handle = r
 		}
 		if ok, err := w.visit(walkItem{key: key, dir: handle, name: e.name}); !ok || err != nil {
 			return false, err

@@ -1,10 +1,15 @@
 package objstore_test
 
 import (
+	"crypto/md5"
+	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hydrant-io/hydrant/internal/objstore"
 )
@@ -127,5 +132,40 @@ func TestPageSeesChanges(t *testing.T) {
 	}
 	if got := list(); !slices.Equal(got, []string{"d/1", "d/3", "e"}) {
 		t.Fatalf("after delete: %q", got)
+	}
+}
+
+// TestETagFollowsEdits: a file changed in place by another tool gets the
+// ETag of its new bytes in listings and stats, not the one recorded.
+func TestETagFollowsEdits(t *testing.T) {
+	t.Parallel()
+	l, root := newLocal(t)
+	ctx := t.Context()
+	put(t, l, "k", "old")
+	page := func() string {
+		p, err := l.Page(ctx, bucket, objstore.ListOptions{})
+		if err != nil || len(p.Objects) != 1 {
+			t.Fatalf("Page = %+v, %v", p, err)
+		}
+		return p.Objects[0].ETag
+	}
+	if got, want := page(), fmt.Sprintf("%x", md5.Sum([]byte("old"))); got != want {
+		t.Fatalf("ETag %s; want %s", got, want)
+	}
+	file := filepath.Join(root, bucket, "k")
+	if err := os.WriteFile(file, []byte("edited"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// As the edit's own time, whatever the file system clock's grain.
+	later := time.Now().Add(time.Hour)
+	if err := os.Chtimes(file, later, later); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("%x", md5.Sum([]byte("edited")))
+	if got := page(); got != want {
+		t.Fatalf("ETag after an edit %s; want %s", got, want)
+	}
+	if a, err := l.StatObject(ctx, bucket, "k", ""); err != nil || a.ETag != want {
+		t.Fatalf("StatObject after an edit = %+v, %v", a, err)
 	}
 }
