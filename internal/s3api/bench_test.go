@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -39,7 +40,9 @@ func benchServer(b *testing.B, dir string) (*objstore.Local, string) {
 // same 1 MiB buffer (as cp and the SDKs' download managers read). "cold"
 // evicts the file from the page cache before each read (so both read the
 // disk: the comparison the issue asks for); "warm" reads it from the page
-// cache, where the loopback TCP copy is what GetObject adds.
+// cache, where the loopback TCP copy is what GetObject adds. "tcp" sends
+// the file over a bare loopback connection with sendfile, no HTTP: the
+// ceiling of any protocol on this machine.
 func BenchmarkGetObject64MiB(b *testing.B) {
 	dir := b.TempDir()
 	l, base := benchServer(b, dir)
@@ -64,7 +67,34 @@ func BenchmarkGetObject64MiB(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	// The floor of any protocol over loopback TCP: the file sent with
+	// sendfile on a bare connection, no HTTP.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if f, err := os.Open(file); err == nil {
+				_, _ = io.Copy(c, f)
+				f.Close()
+			}
+			c.Close()
+		}
+	}()
 	readers := map[string]func() io.ReadCloser{
+		"tcp": func() io.ReadCloser {
+			c, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				b.Fatal(err)
+			}
+			return c
+		},
 		"disk": func() io.ReadCloser {
 			f, err := os.Open(file)
 			if err != nil {
@@ -81,7 +111,7 @@ func BenchmarkGetObject64MiB(b *testing.B) {
 		},
 	}
 	for _, cache := range []string{"cold", "warm"} {
-		for _, via := range []string{"disk", "s3api"} {
+		for _, via := range []string{"disk", "tcp", "s3api"} {
 			b.Run(cache+"/"+via, func(b *testing.B) {
 				b.SetBytes(int64(len(data)))
 				cpu := cpuTime()
