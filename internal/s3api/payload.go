@@ -85,12 +85,16 @@ func (p *payload) Read(b []byte) (int, error) {
 		return 0, p.err
 	}
 	n, err := p.r.Read(b)
+	over := p.size >= 0 && p.n+int64(n) > p.size
+	if over {
+		n = int(p.size - p.n) // never hand out bytes past the declared length
+	}
 	p.n += int64(n)
 	if p.sha != nil {
 		p.sha.Write(b[:n])
 	}
 	switch {
-	case p.size >= 0 && p.n > p.size:
+	case over:
 		p.err = errS3f("IncompleteBody", "the body holds more bytes than its declared length")
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		p.err = errS3("IncompleteBody")
