@@ -65,7 +65,8 @@ func bufferStats(reg *stream.Registry) []metrics.Buffer {
 		if err != nil {
 			continue // deleted since Names
 		}
-		b := metrics.Buffer{Stream: n, Bytes: st.LogBytes, Records: st.BufferedRecords}
+		b := metrics.Buffer{Stream: n, Bytes: st.LogBytes, Records: st.BufferedRecords,
+			LostRecords: st.LostRecords, LostBytes: st.LostBytes}
 		if st.OldestUndelivered != nil {
 			b.Oldest = *st.OldestUndelivered
 		}

@@ -41,6 +41,6 @@ func openConversion(dataDir, region, accountID string, log *slog.Logger) (*conve
 		catalog: cat,
 		glue:    glue,
 		metrics: m,
-		formats: format.Stage(cat, format.StageOptions{Region: region, AccountID: accountID, TempDir: tmp, Counters: m, Logger: log}),
+		formats: format.Stage(cat, format.StageOptions{TempDir: tmp, Counters: m, Logger: log}),
 	}, nil
 }

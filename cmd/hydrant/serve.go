@@ -37,6 +37,7 @@ type serveConfig struct {
 	security    securityConfig
 	functions   functionFlags
 	transforms  transformFlags
+	identity    identityFlags
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -57,6 +58,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	c.security.register(fs)
 	c.functions.register(fs)
 	c.transforms.register(fs)
+	c.identity.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -135,9 +137,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	ident, err := openIdentity(c.identity, c.dataDir, c.accountID, sec, log)
+	if err != nil {
+		return err
+	}
 	// Functions close after the registry (deferred first): delivery may be
 	// invoking them until it stops.
-	funcs, err := openFunctions(ctx, c.functions, c.dataDir, c.region, c.accountID, c.listen, sec.scheme(), log)
+	funcs, err := openFunctions(ctx, c.functions, c.dataDir, c.region, c.accountID, c.listen, sec.scheme(), ident, log)
 	if err != nil {
 		return err
 	}
@@ -164,6 +170,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		Budget:         budget,
 		Stages:         deliver.CombineStages(procs.Pipeline, conv.formats),
 		MaxPartitions:  c.transforms.maxPartitions,
+		Deleted:        procs.Forget,
 	})
 	if err != nil {
 		return err
@@ -173,7 +180,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			log.Error("close streams", "err", err)
 		}
 	}()
-	fh, err := firehose.NewService(reg, firehose.Options{Region: c.region, AccountID: c.accountID, Logger: log, Metrics: mx,
+	fh, err := firehose.NewService(reg, firehose.Options{Region: c.region, AccountID: c.accountID, Logger: log, Metrics: mx, Roles: ident.firehoseRoles(),
 		Features: transformFeatures(firehose.Features{FormatConversion: true})})
 	if err != nil {
 		return err
@@ -185,10 +192,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 	srv := server.New(log)
+	srv.AddHealthCheck("buffer", reg.Health)
 	sec.install(srv)
 	srv.AddService(fh.API())
 	srv.SetS3(newS3API(store, objects, sec, srv, c.region, c.accountID, log))
 	srv.AddService(conv.glue.API())
+	ident.register(srv)
 	srv.Handle("GET /_hydrant/streams", stream.StatsHandler(reg))
 	srv.Handle("GET /_hydrant/streams/{name}", stream.StatsHandler(reg))
 	srv.Handle("POST /_hydrant/streams/{name}/flush", stream.FlushHandler(reg))

@@ -58,6 +58,16 @@ func (l *SegmentLog) Commit(ctx context.Context, upto uint64, state []byte) erro
 	}
 	clear(l.frames[:k]) // release their segments
 	l.frames = l.frames[k:]
+	for len(l.holes) > 0 && l.holes[0].to <= upto {
+		l.holes = l.holes[1:]
+	}
+	if len(l.holes) > 0 {
+		l.holes[0].from = max(l.holes[0].from, upto)
+	}
+	// Everything appended is delivered: the writer replaces the active
+	// segment, so that its space comes back (on a full disk, the only
+	// way Appends can succeed again).
+	retire := upto == l.next && len(l.frames) == 0
 	// A segment followed by one starting at or below upto is delivered;
 	// the last (active) segment always stays.
 	var dead []*segment
@@ -68,6 +78,10 @@ func (l *SegmentLog) Commit(ctx context.Context, upto uint64, state []byte) erro
 	}
 	l.mu.Unlock()
 	l.unreserve(freed)
+	if retire {
+		l.retire.Store(true)
+		l.wake()
+	}
 
 	for _, s := range dead {
 		// A failure here costs disk space only: recovery deletes the

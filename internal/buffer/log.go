@@ -15,7 +15,9 @@ import (
 
 // Record is one buffered record as delivery sees it.
 type Record struct {
-	// Seq is the record's position in its stream's log: dense, starting at 1.
+	// Seq is the record's position in its stream's log, starting at 1.
+	// Numbers are dense except where damage on disk lost records: their
+	// numbers are skipped, never reused (see Log).
 	Seq uint64
 	// Arrival is when hydrant accepted the record (Firehose's
 	// approximateArrivalTimestamp), with millisecond precision.
@@ -28,7 +30,8 @@ type Record struct {
 // Span describes a run of records [From, To) in a log.
 type Span struct {
 	From, To uint64
-	// Records is To-From.
+	// Records is how many records the span holds: To-From, less the
+	// numbers of records lost to damage in between.
 	Records int
 	// Bytes is the total size of the records' data.
 	Bytes int64
@@ -45,6 +48,12 @@ func (s Span) Empty() bool { return s.To <= s.From }
 // Append is called concurrently by API handlers; every other method is called
 // by the single delivery loop of the stream. Implementations share fsyncs
 // between concurrent appends (group commit).
+//
+// Sequence numbers may have holes: records that damage on disk made
+// unreadable are reported when the log is opened and then skipped. Backlog,
+// Cut and Read step over holes (a range may start or end in one), Commit may
+// commit into one, and a hole never comes back, so delivery plans over
+// ranges stay exact.
 type Log interface {
 	// Append makes the batch durable and returns the sequence number of its
 	// first record; records get consecutive numbers in batch order, all with

@@ -417,9 +417,11 @@ func TestCorruptCursorFailsOpen(t *testing.T) {
 	l.Close()
 	path := filepath.Join(dir, cursorName)
 	good := readFile(t, path)
-	for name, off := range map[string]int{"header": 9, "only slot": cursorHeaderSize + defaultCursorSlot + 10} {
+	for name, offs := range map[string][]int{"header": {9}, "both slots": {cursorHeaderSize + 10, cursorHeaderSize + defaultCursorSlot + 10}} {
 		b := bytes.Clone(good)
-		b[off] ^= 1
+		for _, off := range offs {
+			b[off] ^= 1
+		}
 		writeFile(t, path, b)
 		_, err := Open(dir, Options{})
 		var ce *CorruptionError
@@ -454,9 +456,10 @@ func TestCursorSlots(t *testing.T) {
 	if n := len(readFile(t, path)); n != cursorHeaderSize+2*defaultCursorSlot {
 		t.Fatalf("cursor file is %d bytes", n)
 	}
-	// Generation 3 ("three") sits in slot 1; tear it.
+	// Open wrote generation 1 (the empty cursor), so generation 4
+	// ("three") sits in slot 0; tear it.
 	b := readFile(t, path)
-	b[cursorHeaderSize+defaultCursorSlot+cursorSlotFixed] ^= 0xff
+	b[cursorHeaderSize+cursorSlotFixed] ^= 0xff
 	writeFile(t, path, b)
 	l = openLog(t, dir, Options{})
 	if upto, state := l.Committed(); upto != 2 || string(state) != "two" {
@@ -477,7 +480,8 @@ func TestCursorSlots(t *testing.T) {
 	}
 	l.Close()
 
-	// A cursor written by format version 1 opens and is replaced on commit.
+	// A cursor written by format version 1 opens and is replaced at once,
+	// in the two-slot format.
 	v1 := make([]byte, cursorFixed)
 	copy(v1, cursorMagic)
 	binary.LittleEndian.PutUint32(v1[4:], cursorVersion)
@@ -489,9 +493,6 @@ func TestCursorSlots(t *testing.T) {
 	l = openLog(t, dir, Options{})
 	if upto, state := l.Committed(); upto != 3 || string(state) != "v1" {
 		t.Fatalf("version 1 cursor: Committed = %d, %q", upto, state)
-	}
-	if err := l.Commit(ctx, 4, nil); err != nil {
-		t.Fatal(err)
 	}
 	if got := string(readFile(t, path)[:4]); got != cursorFileMagic {
 		t.Fatalf("cursor not rewritten in the two-slot format: magic %q", got)

@@ -44,24 +44,41 @@ func (l *SegmentLog) find(seq uint64) (int, bool) {
 	return i, i < len(l.frames) && l.frames[i].seq <= seq
 }
 
+// missing returns how many sequence numbers in [from, to) are holes left
+// by damage. The caller holds mu.
+func (l *SegmentLog) missing(from, to uint64) uint64 {
+	var n uint64
+	for _, h := range l.holes {
+		if lo, hi := max(h.from, from), min(h.to, to); lo < hi {
+			n += hi - lo
+		}
+	}
+	return n
+}
+
 // Backlog describes every appended record at or after from, or after the
-// oldest record still held if from is older. It answers from memory unless
-// from falls inside a frame other than the last one split (then it reads
-// that frame; should that fail, it estimates the bytes from the record
-// count and logs).
+// oldest record still held if from is older (or in a hole left by damage).
+// It answers from memory unless from falls inside a frame other than the
+// last one split (then it reads that frame; should that fail, it estimates
+// the bytes from the record count and logs).
 func (l *SegmentLog) Backlog(from uint64) Span {
 	l.mu.Lock()
-	if l.shut || len(l.frames) == 0 || from >= l.next {
+	if l.shut || from >= l.next {
 		l.mu.Unlock()
 		return Span{From: from, To: from}
 	}
-	from = max(from, l.frames[0].seq)
 	i, _ := l.find(from)
+	if i == len(l.frames) {
+		// Nothing held at or after from (it is in a hole at the end).
+		l.mu.Unlock()
+		return Span{From: from, To: from}
+	}
 	f := l.frames[i]
+	from = max(from, f.seq)
 	sp := Span{
 		From:    from,
 		To:      l.next,
-		Records: int(l.next - from),
+		Records: int(l.next - from - l.missing(from, l.next)),
 		Bytes:   l.total - f.cum,
 		Oldest:  time.UnixMilli(f.arrival),
 	}
@@ -81,6 +98,7 @@ func (l *SegmentLog) Backlog(from uint64) Span {
 // Cut returns the longest span from from whose data fits in maxBytes, with
 // at least one record when one is available. Whole frames are summed from
 // the index; only the frames where the span starts or ends inside are read.
+// The span steps over holes left by damage; Records counts what it holds.
 func (l *SegmentLog) Cut(from uint64, maxBytes int64) (Span, error) {
 	l.mu.Lock()
 	if l.shut {
@@ -96,16 +114,22 @@ func (l *SegmentLog) Cut(from uint64, maxBytes int64) (Span, error) {
 		return Span{From: from, To: from}, nil
 	}
 	i, ok := l.find(from)
-	if !ok {
+	if !ok && from < l.committed {
 		l.mu.Unlock()
 		return Span{}, fmt.Errorf("buffer: cut from %d: %w: already removed", from, ErrOutOfRange)
+	}
+	if i == len(l.frames) {
+		// from is in a hole at the end of the log.
+		l.mu.Unlock()
+		return Span{From: from, To: from}, nil
 	}
 	f := l.frames[i]
 	l.mu.Unlock()
 
 	sp := Span{From: from, To: from, Oldest: time.UnixMilli(f.arrival)}
-	if k := int(from - f.seq); k > 0 {
+	if ok && from > f.seq {
 		// The span starts inside f.
+		k := int(from - f.seq)
 		prefix, err := l.recordSizes(f)
 		if err != nil {
 			return Span{}, err
@@ -114,22 +138,22 @@ func (l *SegmentLog) Cut(from uint64, maxBytes int64) (Span, error) {
 		if rest > maxBytes {
 			return splitSpan(sp, f, prefix, maxBytes), nil
 		}
-		sp.Bytes, sp.To = rest, f.end()
+		sp.Bytes, sp.To, sp.Records = rest, f.end(), int(f.end()-from)
 	}
 
 	// Whole frames, from memory; stop at the first that does not fit.
 	l.mu.Lock()
-	i, ok = l.find(sp.To)
-	for ok && i < len(l.frames) {
+	i, _ = l.find(sp.To)
+	for ; i < len(l.frames); i++ {
 		f = l.frames[i]
 		if sp.Bytes+f.data > maxBytes {
 			break
 		}
 		sp.Bytes += f.data
 		sp.To = f.end()
-		i++
+		sp.Records += int(f.count)
 	}
-	split := ok && i < len(l.frames)
+	split := i < len(l.frames)
 	l.mu.Unlock()
 	if split {
 		prefix, err := l.recordSizes(f)
@@ -138,24 +162,29 @@ func (l *SegmentLog) Cut(from uint64, maxBytes int64) (Span, error) {
 		}
 		sp = splitSpan(sp, f, prefix, maxBytes)
 	}
-	sp.Records = int(sp.To - sp.From)
 	return sp, nil
 }
 
-// splitSpan extends sp, which ends at or inside frame f, by as many of f's
-// records as fit in maxBytes (at least one if sp is empty).
+// splitSpan extends sp, which ends at or inside frame f (or in a hole before
+// it), by as many of f's records as fit in maxBytes (at least one if sp is
+// empty).
 func splitSpan(sp Span, f frame, prefix []int64, maxBytes int64) Span {
-	k := int(sp.To - f.seq)
+	k := 0
+	if sp.To > f.seq {
+		k = int(sp.To - f.seq)
+	}
 	n := k
 	for n < int(f.count) && sp.Bytes+prefix[n+1]-prefix[k] <= maxBytes {
 		n++
 	}
-	if n == k && sp.To == sp.From {
+	if n == k && sp.Records == 0 {
 		n++
 	}
-	sp.Bytes += prefix[n] - prefix[k]
-	sp.To = f.seq + uint64(n)
-	sp.Records = int(sp.To - sp.From)
+	if n > k {
+		sp.Bytes += prefix[n] - prefix[k]
+		sp.To = f.seq + uint64(n)
+		sp.Records += n - k
+	}
 	return sp
 }
 
@@ -193,10 +222,11 @@ func (l *SegmentLog) recordSizes(f frame) ([]int64, error) {
 // Read calls fn with each record in [from, to), reading consecutive frames
 // with one pread per few megabytes straight from the segment files, never
 // from the writer, so it runs alongside appends. Every frame's CRC is
-// checked again. Record.Data points into a reused buffer.
+// checked again. Sequence numbers in holes left by damage are skipped.
+// Record.Data points into a reused buffer.
 func (l *SegmentLog) Read(ctx context.Context, from, to uint64, fn func(Record) error) error {
 	l.mu.Lock()
-	shut, next := l.shut, l.next
+	shut, next, committed := l.shut, l.next, l.committed
 	_, ok := l.find(from)
 	l.mu.Unlock()
 	switch {
@@ -209,7 +239,7 @@ func (l *SegmentLog) Read(ctx context.Context, from, to uint64, fn func(Record) 
 		return nil
 	case to > next:
 		return fmt.Errorf("buffer: read [%d, %d): %w: next record is %d", from, to, ErrOutOfRange, next)
-	case !ok:
+	case !ok && from < committed:
 		return fmt.Errorf("buffer: read from %d: %w: already removed", from, ErrOutOfRange)
 	}
 
@@ -221,22 +251,33 @@ func (l *SegmentLog) Read(ctx context.Context, from, to uint64, fn func(Record) 
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("buffer: read: %w", err)
 		}
-		// Consecutive frames of one segment, up to readChunk bytes.
+		// Consecutive frames of one segment, adjacent on disk, up to
+		// readChunk bytes.
 		l.mu.Lock()
 		i, ok := l.find(pos)
+		if !ok && pos < l.committed {
+			l.mu.Unlock()
+			return fmt.Errorf("buffer: read at %d: %w: removed while reading", pos, ErrOutOfRange)
+		}
 		r.frames = r.frames[:0]
 		var n int64
-		for ; ok && i < len(l.frames); i++ {
+		for ; i < len(l.frames); i++ {
 			f := l.frames[i]
-			if len(r.frames) > 0 && (f.seq >= to || f.seg != r.frames[0].seg || n+f.diskBytes() > readChunk) {
+			if f.seq >= to {
 				break
+			}
+			if k := len(r.frames); k > 0 {
+				prev := r.frames[k-1]
+				if f.seg != prev.seg || f.off != prev.off+prev.diskBytes() || n+f.diskBytes() > readChunk {
+					break
+				}
 			}
 			r.frames = append(r.frames, f)
 			n += f.diskBytes()
 		}
 		l.mu.Unlock()
-		if !ok {
-			return fmt.Errorf("buffer: read at %d: %w: removed while reading", pos, ErrOutOfRange)
+		if len(r.frames) == 0 {
+			return nil // the rest of the range is a hole
 		}
 		first := r.frames[0]
 		p, err := readFrames(first.seg, first.off, n, &r.buf)

@@ -51,9 +51,12 @@ type SegmentLog struct {
 	total     int64      // data bytes published since open; frame.cum base
 	committed uint64
 	state     []byte
-	notify    chan struct{} // closed on the next publish if notifyUsed
-	taken     bool          // notify was handed out since it was made
-	shut      bool          // Close has run
+	// holes are the runs of sequence numbers at or after committed that
+	// recovery found lost to damage, oldest first; Read skips them.
+	holes  []hole
+	notify chan struct{} // closed on the next publish if notifyUsed
+	taken  bool          // notify was handed out since it was made
+	shut   bool          // Close has run
 
 	cmu sync.Mutex // serialises Commit
 	// The cursor file, its slot size and the generation of its newest slot;
@@ -63,7 +66,18 @@ type SegmentLog struct {
 	cursorGen      uint64
 	rd             reader    // Read's buffers
 	sz             sizeCache // per-record sizes of the last frame split by Cut/Backlog
+
+	// lostRecords and lostBytes count what recovery found lost to damage
+	// (undelivered records, and the damaged bytes quarantined); set
+	// before Open returns.
+	lostRecords, lostBytes int64
+	// retire asks the writer to replace the active segment once
+	// everything in it is delivered.
+	retire atomic.Bool
 }
+
+// hole is a run [from, to) of sequence numbers whose records were lost.
+type hole struct{ from, to uint64 }
 
 var _ Log = (*SegmentLog)(nil)
 
@@ -249,4 +263,20 @@ func (l *SegmentLog) Committed() (uint64, []byte) {
 		return l.committed, nil
 	}
 	return l.committed, append([]byte(nil), l.state...)
+}
+
+// Lost reports what recovery found lost to damage when the log was opened:
+// undelivered records that could not be read back, and the damaged bytes
+// that held them (quarantined beside the log; see docs/FORMAT.md).
+func (l *SegmentLog) Lost() (records, bytes int64) { return l.lostRecords, l.lostBytes }
+
+// WriteError returns the failure that makes the log refuse appends (a full
+// disk, a failed write or fsync), or nil while it accepts them. The log
+// retries on its own every Options.RetryInterval, so the error clears once
+// the cause has, even when no append comes to try.
+func (l *SegmentLog) WriteError() error {
+	if s := l.sticky.Load(); s != nil {
+		return s.err
+	}
+	return nil
 }

@@ -7,6 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // request is one Append waiting for the writer. Requests are pooled; the
@@ -40,6 +43,7 @@ type writer struct {
 	seg    *segment   // active segment
 	next   uint64     // next sequence number to assign
 	err    error      // sticky failure, wrapping ErrFull; nil when healthy
+	need   int64      // bytes the failed write needed (for the free-space check)
 	repair bool       // the active segment may hold bytes past seg.size
 }
 
@@ -97,10 +101,7 @@ func (l *SegmentLog) Append(ctx context.Context, b *Batch) (uint64, error) {
 	}
 	l.queue = append(l.queue, r)
 	l.qmu.Unlock()
-	select {
-	case l.kick <- struct{}{}:
-	default:
-	}
+	l.wake()
 
 	select {
 	case <-r.done:
@@ -119,11 +120,22 @@ func (l *SegmentLog) Append(ctx context.Context, b *Batch) (uint64, error) {
 	return seq, err
 }
 
+// wake tells the writer there is something to do.
+func (l *SegmentLog) wake() {
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+}
+
 // run is the writer goroutine: it takes everything queued, writes it as one
 // group, and repeats until Close, answering what was queued before exiting.
+// While writes are failing and nothing is queued, it probes the disk every
+// RetryInterval; when asked, it replaces a delivered active segment.
 func (l *SegmentLog) run() {
 	defer close(l.done)
 	w := &l.w
+	var retry *time.Timer
 	for {
 		l.qmu.Lock()
 		w.reqs = append(w.reqs, l.queue...)
@@ -131,11 +143,28 @@ func (l *SegmentLog) run() {
 		l.queue = l.queue[:0]
 		closed := l.closed
 		l.qmu.Unlock()
+		if l.retire.Swap(false) && !closed {
+			l.retireActive()
+		}
 		if len(w.reqs) == 0 {
 			if closed {
 				return
 			}
-			<-l.kick
+			if w.err == nil {
+				<-l.kick
+				continue
+			}
+			if retry == nil {
+				retry = time.NewTimer(l.opts.RetryInterval)
+			} else {
+				retry.Reset(l.opts.RetryInterval)
+			}
+			select {
+			case <-l.kick:
+				retry.Stop()
+			case <-retry.C:
+				l.probe()
+			}
 			continue
 		}
 		n := l.writeGroup(w.reqs)
@@ -163,6 +192,16 @@ func (l *SegmentLog) writeGroup(reqs []*request) int {
 			return len(reqs)
 		}
 	}
+	if w.seg == nil {
+		// Replacing a delivered active segment could not create the
+		// new one.
+		if err := l.roll(w.next); err != nil {
+			w.need = segHeaderSize
+			l.fail(err)
+			l.reject(reqs, w.err)
+			return len(reqs)
+		}
+	}
 
 	buf, frames, group := w.buf[:0], w.frames[:0], w.group[:0]
 	seq := w.next
@@ -175,6 +214,7 @@ func (l *SegmentLog) writeGroup(reqs []*request) int {
 		}
 		if len(group) == 0 && w.seg.size > segHeaderSize && end > l.opts.SegmentBytes {
 			if err := l.roll(seq); err != nil {
+				w.need = segHeaderSize
 				l.fail(err)
 				l.reject(reqs, w.err)
 				return len(reqs)
@@ -209,6 +249,7 @@ func (l *SegmentLog) writeGroup(reqs []*request) int {
 
 	err := l.writeSync(buf)
 	if err != nil {
+		w.need = int64(len(buf))
 		l.fail(err)
 		// Nothing of the group is acknowledged: cut it off again.
 		if rerr := l.repairActive(); rerr != nil {
@@ -255,7 +296,7 @@ func (l *SegmentLog) writeSync(buf []byte) error {
 // never trusted again.
 func (l *SegmentLog) repairActive() error {
 	w := &l.w
-	if !w.repair {
+	if !w.repair || w.seg == nil {
 		return nil
 	}
 	if err := w.seg.f.Truncate(w.seg.size); err != nil {
@@ -279,6 +320,119 @@ func (l *SegmentLog) fail(err error) {
 	w.err = fmt.Errorf("%w: %w", ErrFull, err)
 	retryAt := l.opts.Now().Add(l.opts.RetryInterval).UnixNano()
 	l.sticky.Store(&stickyError{err: w.err, retryAt: retryAt})
+}
+
+// probe checks, while appends are refused, whether writing works again, so
+// that the refusal (and the unready health check it causes) ends once the
+// cause has, even when no append comes to try: it cuts a failed write off,
+// makes sure there is an active segment, checks that the file system has
+// room for the write that failed (when it failed for lack of space), and
+// writes and syncs a block past the end of the active segment, then cuts it
+// off again. Zeros left there by a crash are a torn tail to recovery.
+func (l *SegmentLog) probe() {
+	w := &l.w
+	err := l.repairActive()
+	if err == nil && w.seg == nil {
+		err = l.roll(w.next)
+	}
+	if err == nil && noSpace(w.err) {
+		err = checkRoom(l.dir, w.need+probeBytes)
+	}
+	if err == nil {
+		err = l.probeWrite()
+	}
+	if err != nil {
+		l.log.Debug("buffer: still failing", "err", err)
+		return
+	}
+	l.log.Info("buffer: writes succeed again, accepting appends", "segment", w.seg.path)
+	w.err = nil
+	l.sticky.Store(nil)
+}
+
+// probeBytes is the size of a probe's test write: one file system block.
+const probeBytes = 4096
+
+// probeWrite writes and syncs probeBytes past the end of the active segment
+// and cuts them off again.
+func (l *SegmentLog) probeWrite() error {
+	w := &l.w
+	if err := l.writeSync(make([]byte, probeBytes)); err != nil {
+		return err
+	}
+	w.repair = true
+	return l.repairActive()
+}
+
+// noSpace reports whether err is a full file system or quota.
+func noSpace(err error) bool {
+	return errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT)
+}
+
+// checkRoom fails with ENOSPC unless the file system holding dir has n
+// bytes available.
+func checkRoom(dir string, n int64) error {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return fmt.Errorf("statfs %s: %w", dir, err)
+	}
+	if free := int64(st.Bavail) * int64(st.Bsize); free < n {
+		return fmt.Errorf("%s: %d bytes free, %d needed: %w", dir, free, n, unix.ENOSPC)
+	}
+	return nil
+}
+
+// retireActive replaces the active segment with an empty one when every
+// record in it is delivered, so that its space comes back: without it a
+// disk filled by one segment would stay full once everything is
+// delivered. It runs on the writer goroutine, asked by Commit.
+func (l *SegmentLog) retireActive() {
+	w := &l.w
+	l.mu.Lock()
+	done := l.committed >= w.next && len(l.frames) == 0
+	l.mu.Unlock()
+	if !done || w.seg == nil || w.seg.size <= segHeaderSize {
+		return
+	}
+	if err := l.replaceActive(); err != nil {
+		if w.seg == nil {
+			w.need = segHeaderSize
+			l.fail(err)
+		} else {
+			l.log.Warn("buffer: cannot delete a delivered segment", "err", err)
+		}
+		return
+	}
+	if w.err != nil {
+		// Space came back: find out now rather than at the next retry.
+		l.probe()
+	}
+}
+
+// replaceActive deletes the active segment, whose records are all
+// delivered, and starts an empty one at the next sequence number. The old
+// file goes first: on a full disk there may be no room for the new one
+// until it has gone. Should the new one fail, there is no active segment
+// (w.seg is nil) until the next append or probe creates it; a crash in
+// between leaves no segment, which recovery handles (the cursor says where
+// the log goes on).
+func (l *SegmentLog) replaceActive() error {
+	w := &l.w
+	old := w.seg
+	if err := os.Remove(old.path); err != nil {
+		return fmt.Errorf("delete delivered segment %s: %w", old.path, err)
+	}
+	l.mu.Lock()
+	if n := len(l.segs); n > 0 && l.segs[n-1] == old {
+		l.segs[n-1] = nil
+		l.segs = l.segs[:n-1]
+	}
+	l.mu.Unlock()
+	if err := old.f.Close(); err != nil {
+		l.log.Warn("buffer: close delivered segment", "segment", old.path, "err", err)
+	}
+	w.seg, w.repair = nil, false
+	return l.roll(w.next)
 }
 
 // reject answers every request still queued in reqs with err.

@@ -369,7 +369,9 @@ func testConcurrent(t *testing.T, faulty bool) {
 	if l.BufferedBytes() != 0 {
 		t.Errorf("BufferedBytes = %d after delivering everything", l.BufferedBytes())
 	}
-	if segs := segFiles(t, dir); len(segs) != 1 {
+	// A fully delivered active segment is replaced by an empty one (or
+	// none, until the next append), so space comes back.
+	if segs := segFiles(t, dir); len(segs) > 1 {
 		t.Errorf("segments left after delivering everything: %v", segs)
 	}
 	l.Close()

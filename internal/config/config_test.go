@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/goccy/go-yaml"
+
 	"github.com/hydrant-io/hydrant/internal/config"
 	"github.com/hydrant-io/hydrant/internal/firehose"
 )
@@ -29,6 +31,7 @@ func TestGoodFiles(t *testing.T) {
 		"testdata/good_minimal.json":  {"clicks"},
 		"testdata/good_full.yaml":     {"orders.v1", "orders.v2"},
 		"testdata/good_empty.yaml":    nil,
+		"testdata/good_anchors.yaml":  {"first", "alias-before", "second", "alias-after", "merged-after"},
 		"../../examples/hydrant.yaml": {"clicks", "views", "logs"},
 	}
 	for file, want := range tests {
@@ -180,6 +183,56 @@ func TestScalarsFollowTheModel(t *testing.T) {
 	}
 	if p, ok := d2["ErrorOutputPrefix"]; !ok || p != nil {
 		t.Errorf("ErrorOutputPrefix: ~ should override the merged value with null, got %v", p)
+	}
+}
+
+// TestRedefinedAnchor: an alias stands for the latest definition of its
+// anchor before it, as goccy/go-yaml decodes the file, for whole mappings,
+// scalars and merge keys; keys of the mapping itself win over merged ones
+// wherever they are written.
+func TestRedefinedAnchor(t *testing.T) {
+	const file = "testdata/good_anchors.yaml"
+	f, err := config.Load(file, checker(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type dest struct{ BucketARN, Prefix, ErrorOutputPrefix string }
+	got := map[string]dest{}
+	for _, s := range f.Streams {
+		var doc struct{ ExtendedS3DestinationConfiguration dest }
+		if err := json.Unmarshal(s.Doc, &doc); err != nil {
+			t.Fatal(err)
+		}
+		got[s.Name] = doc.ExtendedS3DestinationConfiguration
+	}
+	want := map[string]dest{
+		"first":        {"arn:aws:s3:::one", "one/", ""},
+		"alias-before": {"arn:aws:s3:::one", "one/", ""},
+		"second":       {"arn:aws:s3:::two", "two/", ""},
+		"alias-after":  {"arn:aws:s3:::two", "two/", ""},
+		"merged-after": {"arn:aws:s3:::two", "mine/", "two/"},
+	}
+	for name, w := range want {
+		if got[name] != w {
+			t.Errorf("%s: got %+v, want %+v", name, got[name], w)
+		}
+	}
+	// The library's own reading of the file agrees.
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lib map[string]any
+	if err := yaml.Unmarshal(data, &lib); err != nil {
+		t.Fatal(err)
+	}
+	for _, item := range lib["streams"].([]any) {
+		s := item.(map[string]any)
+		name := s["DeliveryStreamName"].(string)
+		b := s["ExtendedS3DestinationConfiguration"].(map[string]any)["BucketARN"]
+		if b != want[name].BucketARN {
+			t.Errorf("goccy/go-yaml reads %s's BucketARN as %v, hydrant as %s", name, b, want[name].BucketARN)
+		}
 	}
 }
 

@@ -27,16 +27,16 @@ var reserved = map[string]string{
 	"tables":    "Glue tables for format conversion",
 }
 
-// maxDepth bounds nesting, aliases included, so that a file of aliases
-// that refer to each other cannot recurse without end.
+// maxDepth bounds nesting, aliases included.
 const maxDepth = 64
 
-// fileParser walks a file's YAML syntax tree along the model's shapes, building
-// each stream's JSON request and noting where every member is.
+// fileParser walks a file's decoded YAML (see tree) along the model's
+// shapes, building each stream's JSON request and noting where every member
+// is.
 type fileParser struct {
 	file     string
 	model    *awsproto.Model
-	anchors  map[string]ast.Node
+	tree     tree
 	problems Problems
 }
 
@@ -49,7 +49,7 @@ type parsedStream struct {
 }
 
 func newParser(file string, m *awsproto.Model) *fileParser {
-	return &fileParser{file: file, model: m, anchors: map[string]ast.Node{}}
+	return &fileParser{file: file, model: m}
 }
 
 func (p *fileParser) add(line int, path, msg string) {
@@ -80,44 +80,52 @@ func (p *fileParser) parse(data []byte) []parsedStream {
 	if len(f.Docs) == 0 || f.Docs[0].Body == nil {
 		return nil // an empty file configures nothing
 	}
-	ast.Walk(anchorCollector(p.anchors), f.Docs[0].Body)
-	entries, ok := p.entries(f.Docs[0].Body, 0)
+	bodyLine := line(f.Docs[0].Body)
+	doc, err := p.tree.decode(f.Docs[0].Body)
+	if err != nil {
+		var ye yaml.Error
+		if errors.As(err, &ye) && ye.GetToken() != nil {
+			p.add(ye.GetToken().Position.Line, "", ye.GetMessage())
+		} else {
+			p.add(bodyLine, "", err.Error())
+		}
+		return nil
+	}
+	entries, ok := p.tree.entries(doc)
 	if !ok {
-		p.add(line(f.Docs[0].Body), "", "the top level must be a mapping with a streams: list")
+		p.add(bodyLine, "", "the top level must be a mapping with a streams: list")
 		return nil
 	}
 	var streams []parsedStream
 	for _, e := range entries {
-		key := keyName(e.Key)
 		switch {
-		case key == "streams":
-			streams = p.streams(e.Value)
-		case reserved[key] != "":
-			if !empty(p.resolve(e.Value)) {
-				p.add(line(e.Key), key, fmt.Sprintf("not supported yet (%s come in a later release); leave it out or empty", reserved[key]))
+		case e.name == "streams":
+			streams = p.streams(e.value)
+		case reserved[e.name] != "":
+			if !p.tree.empty(e.value) {
+				p.add(e.line, e.name, fmt.Sprintf("not supported yet (%s come in a later release); leave it out or empty", reserved[e.name]))
 			}
 		default:
-			p.add(line(e.Key), "", fmt.Sprintf("unknown field %q (expected streams, functions or tables)", key))
+			p.add(e.line, "", fmt.Sprintf("unknown field %q (expected streams, functions or tables)", e.name))
 		}
 	}
 	return streams
 }
 
 // streams reads the streams: list.
-func (p *fileParser) streams(n ast.Node) []parsedStream {
-	n = p.resolve(n)
-	if _, null := n.(*ast.NullNode); n == nil || null {
+func (p *fileParser) streams(v any) []parsedStream {
+	if v == nil {
 		return nil
 	}
-	seq, ok := n.(*ast.SequenceNode)
+	seq, ok := p.tree.items(v)
 	if !ok {
-		p.add(line(n), "streams", "expected a list of CreateDeliveryStream requests, got "+kind(n))
+		p.add(p.tree.line(v), "streams", "expected a list of CreateDeliveryStream requests, got "+p.tree.kind(v))
 		return nil
 	}
 	shape := p.model.Operations[createOp].Input.Shape
-	out := make([]parsedStream, 0, len(seq.Values))
-	for i, item := range seq.Values {
-		s := parsedStream{Stream: Stream{Index: i, Line: line(item), locs: map[string]loc{}}}
+	out := make([]parsedStream, 0, len(seq))
+	for i, item := range seq {
+		s := parsedStream{Stream: Stream{Index: i, Line: p.tree.line(item), locs: map[string]loc{}}}
 		before := len(p.problems)
 		w := walker{p: p, s: &s.Stream}
 		doc := w.value(item, shape, fmt.Sprintf("streams[%d]", i), "", 0)
@@ -139,72 +147,79 @@ func (p *fileParser) streams(n ast.Node) []parsedStream {
 	return out
 }
 
-// walker converts one stream's syntax tree to its JSON document.
+// walker converts one stream's decoded YAML to its JSON document.
 type walker struct {
 	p *fileParser
 	s *Stream
 }
 
-// value converts n, checked against the model shape shapeName. path is the
-// file notation of n, coral the path Model.Validate uses for it.
-func (w walker) value(n ast.Node, shapeName, path, coral string, depth int) any {
+// value converts the decoded value v, checked against the model shape
+// shapeName. path is the file notation of v, coral the path Model.Validate
+// uses for it.
+func (w walker) value(v any, shapeName, path, coral string, depth int) any {
+	t := &w.p.tree
 	if depth > maxDepth {
-		w.p.add(line(n), path, "nested too deeply")
+		w.p.add(t.line(v), path, "nested too deeply")
 		return nil
 	}
-	n = w.p.resolve(n)
-	if _, null := n.(*ast.NullNode); n == nil || null {
+	if v == nil {
 		return nil
 	}
 	shape := w.p.model.Shapes[shapeName]
 	if shape == nil {
-		w.p.add(line(n), path, "no shape "+shapeName+" in the model")
+		w.p.add(t.line(v), path, "no shape "+shapeName+" in the model")
 		return nil
 	}
 	switch shape.Type {
 	case "structure":
-		return w.structure(n, shape, path, coral, depth)
+		return w.structure(v, shape, path, coral, depth)
 	case "list":
-		seq, ok := n.(*ast.SequenceNode)
+		seq, ok := t.items(v)
 		if !ok {
-			w.p.add(line(n), path, "expected a list, got "+kind(n))
+			w.p.add(t.line(v), path, "expected a list, got "+t.kind(v))
 			return nil
 		}
-		out := make([]any, 0, len(seq.Values))
-		for i, e := range seq.Values {
+		out := make([]any, 0, len(seq))
+		for i, e := range seq {
 			ep, ec := fmt.Sprintf("%s[%d]", path, i), fmt.Sprintf("%s.%d.member", coral, i+1)
-			w.s.locs[ec] = loc{line: line(e), path: ep}
+			w.s.locs[ec] = loc{line: t.line(e), path: ep}
 			out = append(out, w.value(e, shape.Member.Shape, ep, ec, depth+1))
 		}
 		return out
 	case "map":
-		entries, ok := w.p.entries(n, depth)
+		entries, ok := t.entries(v)
 		if !ok {
-			w.p.add(line(n), path, "expected a mapping, got "+kind(n))
+			w.p.add(t.line(v), path, "expected a mapping, got "+t.kind(v))
 			return nil
 		}
 		out := map[string]any{}
 		for _, e := range entries {
-			k := keyName(e.Key)
+			k := e.name
 			ep, ec := path+"."+k, coral+"."+k+".member"
-			w.s.locs[ec] = loc{line: line(e.Key), path: ep}
-			out[k] = w.value(e.Value, shape.Value.Shape, ep, ec, depth+1)
+			w.s.locs[ec] = loc{line: e.line, path: ep}
+			out[k] = w.value(e.value, shape.Value.Shape, ep, ec, depth+1)
 		}
 		return out
+	}
+	n, ok := t.scalar(v)
+	if !ok {
+		w.p.add(t.line(v), path, "expected "+scalarWords(shape.Type)+", got "+t.kind(v))
+		return nil
 	}
 	return w.scalar(n, shape.Type, path)
 }
 
 // structure converts a mapping, refusing members the shape does not have.
-func (w walker) structure(n ast.Node, shape *awsproto.Shape, path, coral string, depth int) any {
-	entries, ok := w.p.entries(n, depth)
+func (w walker) structure(v any, shape *awsproto.Shape, path, coral string, depth int) any {
+	t := &w.p.tree
+	entries, ok := t.entries(v)
 	if !ok {
-		w.p.add(line(n), path, "expected a mapping, got "+kind(n))
+		w.p.add(t.line(v), path, "expected a mapping, got "+t.kind(v))
 		return nil
 	}
 	out := map[string]any{}
 	for _, e := range entries {
-		k := keyName(e.Key)
+		k := e.name
 		var ref *awsproto.ShapeRef
 		for i := range shape.Members {
 			if shape.Members[i].Name == k {
@@ -213,12 +228,12 @@ func (w walker) structure(n ast.Node, shape *awsproto.Shape, path, coral string,
 			}
 		}
 		if ref == nil {
-			w.p.add(line(e.Key), path, unknownField(k, shape))
+			w.p.add(e.line, path, unknownField(k, shape))
 			continue
 		}
 		ep, ec := path+"."+k, memberPath(coral, k)
-		w.s.locs[ec] = loc{line: line(e.Key), path: ep}
-		out[k] = w.value(e.Value, ref.Shape, ep, ec, depth+1)
+		w.s.locs[ec] = loc{line: e.line, path: ep}
+		out[k] = w.value(e.value, ref.Shape, ep, ec, depth+1)
 	}
 	return out
 }
@@ -238,12 +253,12 @@ func (w walker) scalar(n ast.Node, typ, path string) any {
 		case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.InfinityNode, *ast.NanNode:
 			return n.GetToken().Value
 		}
-		w.p.add(line(n), path, "expected a string, got "+kind(n))
+		w.p.add(line(n), path, "expected "+scalarWords(typ)+", got "+kind(n))
 	case "integer", "long":
 		if x, ok := n.(*ast.IntegerNode); ok {
 			return json.Number(fmt.Sprint(x.Value))
 		}
-		w.p.add(line(n), path, "expected an integer, got "+kind(n))
+		w.p.add(line(n), path, "expected "+scalarWords(typ)+", got "+kind(n))
 	case "double", "float":
 		switch x := n.(type) {
 		case *ast.IntegerNode:
@@ -251,12 +266,12 @@ func (w walker) scalar(n ast.Node, typ, path string) any {
 		case *ast.FloatNode:
 			return json.Number(strconv.FormatFloat(x.Value, 'g', -1, 64))
 		}
-		w.p.add(line(n), path, "expected a number, got "+kind(n))
+		w.p.add(line(n), path, "expected "+scalarWords(typ)+", got "+kind(n))
 	case "boolean":
 		if x, ok := n.(*ast.BoolNode); ok {
 			return x.Value
 		}
-		w.p.add(line(n), path, "expected true or false, got "+kind(n))
+		w.p.add(line(n), path, "expected "+scalarWords(typ)+", got "+kind(n))
 	case "timestamp":
 		switch x := n.(type) {
 		case *ast.IntegerNode:
@@ -266,88 +281,28 @@ func (w walker) scalar(n ast.Node, typ, path string) any {
 		case *ast.StringNode:
 			return x.Value
 		}
-		w.p.add(line(n), path, "expected a timestamp, got "+kind(n))
+		w.p.add(line(n), path, "expected "+scalarWords(typ)+", got "+kind(n))
 	default:
 		w.p.add(line(n), path, "unsupported model type "+typ)
 	}
 	return nil
 }
 
-// entries returns a mapping's key/value pairs with YAML merge keys (<<:
-// *anchor) expanded: merged pairs come after the mapping's own and never
-// override them. ok is false when n is not a mapping.
-func (p *fileParser) entries(n ast.Node, depth int) ([]*ast.MappingValueNode, bool) {
-	if depth > maxDepth {
-		return nil, false
+// scalarWords names what a model scalar type wants, for messages.
+func scalarWords(typ string) string {
+	switch typ {
+	case "string", "blob":
+		return "a string"
+	case "integer", "long":
+		return "an integer"
+	case "double", "float":
+		return "a number"
+	case "boolean":
+		return "true or false"
+	case "timestamp":
+		return "a timestamp"
 	}
-	var own []*ast.MappingValueNode
-	switch x := p.resolve(n).(type) {
-	case *ast.MappingNode:
-		own = x.Values
-	case *ast.MappingValueNode:
-		own = []*ast.MappingValueNode{x}
-	default:
-		return nil, false
-	}
-	var out, merged []*ast.MappingValueNode
-	have := map[string]bool{}
-	for _, e := range own {
-		if e.Key.IsMergeKey() {
-			srcs := []ast.Node{e.Value}
-			if seq, ok := p.resolve(e.Value).(*ast.SequenceNode); ok {
-				srcs = seq.Values
-			}
-			for _, src := range srcs {
-				m, ok := p.entries(src, depth+1)
-				if !ok {
-					p.add(line(e.Key), "", "<< must merge a mapping, got "+kind(p.resolve(src)))
-				}
-				merged = append(merged, m...)
-			}
-			continue
-		}
-		have[keyName(e.Key)] = true
-		out = append(out, e)
-	}
-	for _, e := range merged {
-		if k := keyName(e.Key); !have[k] {
-			have[k] = true
-			out = append(out, e)
-		}
-	}
-	return out, true
-}
-
-// resolve looks through anchors, aliases and tags to the node they stand
-// for.
-func (p *fileParser) resolve(n ast.Node) ast.Node {
-	for i := 0; i < maxDepth; i++ {
-		switch x := n.(type) {
-		case *ast.AnchorNode:
-			n = x.Value
-		case *ast.TagNode:
-			n = x.Value
-		case *ast.AliasNode:
-			t, ok := p.anchors[x.Value.GetToken().Value]
-			if !ok {
-				return nil
-			}
-			n = t
-		default:
-			return n
-		}
-	}
-	return nil
-}
-
-// anchorCollector records every anchor of a document by name.
-type anchorCollector map[string]ast.Node
-
-func (a anchorCollector) Visit(n ast.Node) ast.Visitor {
-	if x, ok := n.(*ast.AnchorNode); ok && x.Name != nil {
-		a[x.Name.GetToken().Value] = x.Value
-	}
-	return a
+	return "a " + typ
 }
 
 // unknownField words the problem of a member the shape lacks, suggesting
@@ -418,19 +373,6 @@ func line(n ast.Node) int {
 		return 0
 	}
 	return n.GetToken().Position.Line
-}
-
-// empty says whether a reserved section has nothing in it.
-func empty(n ast.Node) bool {
-	switch x := n.(type) {
-	case nil, *ast.NullNode:
-		return true
-	case *ast.SequenceNode:
-		return len(x.Values) == 0
-	case *ast.MappingNode:
-		return len(x.Values) == 0
-	}
-	return false
 }
 
 // kind names a node's type for messages.

@@ -13,9 +13,9 @@ import (
 
 	"github.com/hydrant-io/hydrant/internal/buffer"
 	"github.com/hydrant-io/hydrant/internal/compress"
-	"github.com/hydrant-io/hydrant/internal/firehose"
 	"github.com/hydrant-io/hydrant/internal/keys"
 	"github.com/hydrant-io/hydrant/internal/objstore"
+	"github.com/hydrant-io/hydrant/internal/streamspec"
 )
 
 // S3 backup (S3BackupMode Enabled): the source records of every batch, as
@@ -36,26 +36,14 @@ var errPieceFull = errors.New("backup object full")
 
 // writeBackup writes the plan's source records to the stream's S3 backup,
 // when it has one.
-func (d *Deliverer) writeBackup(ctx context.Context, st *firehose.StreamInfo, p Plan) error {
-	bucket := firehose.BackupBucketName(&st.Destination)
-	if bucket == "" {
+func (d *Deliverer) writeBackup(ctx context.Context, st *streamspec.Stream, p Plan) error {
+	b := &st.Backup
+	if !b.Enabled {
 		return nil
 	}
-	b := st.Destination.S3BackupConfiguration
-	tmpl, _, err := keys.Resolve(b.Prefix, b.ErrorOutputPrefix)
-	if err != nil {
-		return err
-	}
-	loc := d.location(st)
+	bucket, tmpl, format, limit := b.Bucket, b.Prefix, b.Compression, b.Buffering.Bytes
+	loc := location(st)
 	t := p.Time.In(loc)
-	format := "UNCOMPRESSED"
-	if b.CompressionFormat != nil {
-		format = *b.CompressionFormat
-	}
-	limit := int64(5 << 20)
-	if h := b.BufferingHints; h != nil && h.SizeInMBs != nil {
-		limit = int64(*h.SizeInMBs) << 20
-	}
 	meta := objstore.Meta{ContentType: "application/octet-stream", ContentEncoding: compress.ContentEncoding(format)}
 	from := p.From
 	for piece := 0; from < p.To; piece++ {
@@ -66,7 +54,7 @@ func (d *Deliverer) writeBackup(ctx context.Context, st *firehose.StreamInfo, p 
 		if err != nil {
 			return err
 		}
-		key := prefix + keys.ObjectName(st.Name, strconv.Itoa(st.VersionID), t, id, compress.Extension(format))
+		key := prefix + keys.ObjectName(st.Name, strconv.Itoa(st.VersionID), t, id, b.Extension)
 		next := p.To
 		err = d.cfg.Store.Put(ctx, bucket, key, meta, func(w io.Writer) error {
 			next = p.To

@@ -8,9 +8,9 @@ package deliver
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,14 +18,15 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/hydrant-io/hydrant/internal/buffer"
-	"github.com/hydrant-io/hydrant/internal/firehose"
 	"github.com/hydrant-io/hydrant/internal/keys"
 	"github.com/hydrant-io/hydrant/internal/objstore"
+	"github.com/hydrant-io/hydrant/internal/streamspec"
 )
 
 // Config is what a delivery loop needs.
 type Config struct {
-	Stream firehose.StreamInfo
+	// Stream is the stream's resolved configuration.
+	Stream streamspec.Stream
 	Log    buffer.Log
 	Store  objstore.Store
 	Logger *slog.Logger
@@ -36,11 +37,11 @@ type Config struct {
 	// Stages builds the stream's processing pipeline and record format;
 	// nil means records are delivered as they are.
 	Stages Stages
-	// SpoolDir is where a dynamically partitioned batch's records wait for
-	// their partition's object (the stream's own directory); "" means a
-	// temporary directory. MaxPartitions is the active-partition limit;
-	// zero means DefaultMaxPartitions.
-	SpoolDir      string
+	// PartitionLog is where a dynamically partitioned stream buffers its
+	// records by partition (see partition.go); it is required for such a
+	// stream and unused otherwise. MaxPartitions is the active-partition
+	// limit; zero means DefaultMaxPartitions.
+	PartitionLog  buffer.Log
 	MaxPartitions int
 	// Partitions receives the partitioning metrics; nil means the Observer
 	// if it implements PartitionObserver.
@@ -52,14 +53,19 @@ type Deliverer struct {
 	cfg    Config
 	log    *slog.Logger
 	now    func() time.Time
-	stream atomic.Pointer[firehose.StreamInfo]
+	stream atomic.Pointer[streamspec.Stream]
 	wake   chan struct{}
 	cancel context.CancelFunc
 	done   chan struct{}
 
+	// window is how many bytes the stream's pipeline takes at once, as the
+	// last move of a partitioned stream found it (owned by the loop).
+	window int64
+
 	mu        sync.Mutex
 	flushed   []chan struct{} // Idle waiters
 	flushReqs []chan struct{} // Flush requests the loop has not seen yet
+	pstats    PartitionStats
 }
 
 // Start starts the loop for one stream. It first redoes the plan an earlier
@@ -83,14 +89,18 @@ func Start(cfg Config) *Deliverer {
 	}
 	info := cfg.Stream
 	d.stream.Store(&info)
-	go d.run(ctx)
+	if info.Partitioning.Enabled {
+		go d.runPartitioned(ctx)
+	} else {
+		go d.run(ctx)
+	}
 	return d
 }
 
 // Update hands the loop a changed stream configuration; it applies to the
 // next object cut.
-func (d *Deliverer) Update(info firehose.StreamInfo) {
-	d.stream.Store(&info)
+func (d *Deliverer) Update(st streamspec.Stream) {
+	d.stream.Store(&st)
 	d.poke()
 }
 
@@ -151,16 +161,16 @@ func (d *Deliverer) run(ctx context.Context) {
 	}
 	for {
 		st := d.stream.Load()
-		hints := st.Destination.BufferingHints
-		size := int64(*hints.SizeInMBs) << 20
-		interval := time.Duration(*hints.IntervalInSeconds) * time.Second
+		size, interval := st.Destination.Buffering.Bytes, st.Destination.Buffering.Interval
 		appended := d.cfg.Log.Appended()
 		b := d.cfg.Log.Backlog(cursor)
 		end := cursor
 		if !b.Empty() {
 			end = b.To
 		}
-		flush.take(d, cursor, end)
+		// Waiters are told by advance once the records are committed
+		// (settle, or the next plan's commit), not when merely stored.
+		flush.take(d, end)
 		if b.Empty() {
 			if !settle() {
 				return
@@ -233,33 +243,21 @@ func (d *Deliverer) committed(o *delivered) {
 }
 
 // plan decides the key and framing of the next object.
-func (d *Deliverer) plan(st *firehose.StreamInfo, span buffer.Span) (Plan, error) {
+func (d *Deliverer) plan(st *streamspec.Stream, span buffer.Span) (Plan, error) {
 	dest := &st.Destination
-	loc := d.location(st)
-	data, _, err := keys.Resolve(dest.Prefix, dest.ErrorOutputPrefix)
+	loc := location(st)
+	t := span.Oldest.In(loc)
+	id := uuid.NewString()
+	prefix, err := dest.Prefix.Eval(keys.Env{Time: t, Location: loc})
 	if err != nil {
 		return Plan{}, err
 	}
-	t := span.Oldest.In(loc)
-	id := uuid.NewString()
-	key := ""
-	if !partitioned(dest) {
-		// A partitioned batch's keys depend on its records; they are
-		// derived from the plan's ObjectID when its objects are written.
-		prefix, err := data.Eval(keys.Env{Time: t, Location: loc})
-		if err != nil {
-			return Plan{}, err
-		}
-		key = prefix + keys.ObjectName(st.Name, fmt.Sprint(st.VersionID), t, id, firehose.ObjectExtension(dest))
-	}
-	format := *dest.CompressionFormat
 	return Plan{
 		From:        span.From,
 		To:          span.To,
-		Bucket:      firehose.BucketName(dest),
-		Key:         key,
-		Partitioned: partitioned(dest),
-		Compression: format,
+		Bucket:      dest.Bucket,
+		Key:         prefix + keys.ObjectName(st.Name, strconv.Itoa(st.VersionID), t, id, dest.Extension),
+		Compression: dest.Compression,
 		ObjectID:    id,
 		Time:        span.Oldest,
 		Records:     span.Records,
@@ -271,16 +269,26 @@ func (d *Deliverer) plan(st *firehose.StreamInfo, span buffer.Span) (Plan, error
 // stored or ctx ends. It returns nil when the loop must stop; the caller
 // commits the range.
 func (d *Deliverer) deliver(ctx context.Context, p Plan) *delivered {
+	out, ok := d.retry(ctx, p, func() (Delivery, error) { return d.write(ctx, p) })
+	if !ok {
+		return nil
+	}
+	return &delivered{plan: p, out: out}
+}
+
+// retry runs write until it succeeds, with backoff and jitter between
+// attempts, reporting each failure. It returns false when ctx ended first.
+func (d *Deliverer) retry(ctx context.Context, p Plan, write func() (Delivery, error)) (Delivery, bool) {
 	backoff := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		start := d.now()
-		out, err := d.write(ctx, p)
+		out, err := write()
 		if err == nil {
 			out.Plan, out.Took = p, d.now().Sub(start)
-			return &delivered{plan: p, out: out}
+			return out, true
 		}
 		if ctx.Err() != nil {
-			return nil
+			return Delivery{}, false
 		}
 		if o := d.cfg.Observer; o != nil {
 			o.Failed(d.cfg.Stream.Name, p, err)
@@ -289,20 +297,16 @@ func (d *Deliverer) deliver(ctx context.Context, p Plan) *delivered {
 			"key", p.Key, "attempt", attempt, "retry_in", backoff, "error_code", ErrorCode(err), "err", err)
 		jitter := time.Duration(rand.Int64N(int64(backoff)/2 + 1))
 		if !d.sleep(ctx, nil, backoff/2+jitter) {
-			return nil
+			return Delivery{}, false
 		}
 		backoff = min(backoff*2, 30*time.Second)
 	}
 }
 
-// location is the stream's CustomTimeZone (UTC when unset); the zone was
-// checked at Create, so a load failure falls back to UTC.
-func (d *Deliverer) location(st *firehose.StreamInfo) *time.Location {
-	if tz := st.Destination.CustomTimeZone; tz != nil && *tz != "" {
-		if l, err := time.LoadLocation(*tz); err == nil {
-			return l
-		}
-		d.log.Error("unknown CustomTimeZone; using UTC", "zone", *tz)
+// location is the stream's CustomTimeZone (UTC when unset).
+func location(st *streamspec.Stream) *time.Location {
+	if l := st.Destination.Location; l != nil {
+		return l
 	}
 	return time.UTC
 }

@@ -11,19 +11,17 @@ import (
 	"time"
 
 	"github.com/hydrant-io/hydrant/internal/buffer"
-	"github.com/hydrant-io/hydrant/internal/firehose"
 	"github.com/hydrant-io/hydrant/internal/objstore"
+	"github.com/hydrant-io/hydrant/internal/streamspec"
 )
-
-func ptr[T any](v T) *T { return &v }
 
 type fixture struct {
 	log   *buffer.SegmentLog
 	store *objstore.Local
-	info  firehose.StreamInfo
+	info  streamspec.Stream
 }
 
-func newFixture(t *testing.T, dest firehose.ExtendedS3Destination) *fixture {
+func newFixture(t *testing.T, st streamspec.Stream) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	lg, err := buffer.Open(dir+"/log", buffer.Options{})
@@ -35,18 +33,7 @@ func newFixture(t *testing.T, dest firehose.ExtendedS3Destination) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dest.RoleARN = ptr("arn:aws:iam::000000000000:role/r")
-	dest.BucketARN = ptr("arn:aws:s3:::bkt")
-	if dest.BufferingHints == nil {
-		dest.BufferingHints = &firehose.BufferingHints{SizeInMBs: ptr(1), IntervalInSeconds: ptr(0)}
-	}
-	if dest.CompressionFormat == nil {
-		dest.CompressionFormat = ptr("UNCOMPRESSED")
-	}
-	return &fixture{log: lg, store: store, info: firehose.StreamInfo{
-		StreamConfig: firehose.StreamConfig{Name: "s", Type: "DirectPut", Destination: dest},
-		Status:       firehose.StatusActive, VersionID: 1,
-	}}
+	return &fixture{log: lg, store: store, info: st}
 }
 
 func (f *fixture) put(t *testing.T, recs ...string) {
@@ -118,12 +105,10 @@ func (u *upper) Process(ctx context.Context, in []Rec) ([]Rec, []Failure, error)
 }
 
 func TestPipelineAndErrorOutput(t *testing.T) {
-	f := newFixture(t, firehose.ExtendedS3Destination{S3Destination: firehose.S3Destination{
-		Prefix: ptr("data/"), ErrorOutputPrefix: ptr("errors/!{firehose:error-output-type}/"),
-	}})
+	f := newFixture(t, testStream(t, "data/", "errors/!{firehose:error-output-type}/"))
 	f.put(t, "a1,", "bad2,", "drop3,", "a4,")
 	u := &upper{}
-	f.run(t, func(ctx context.Context, st *firehose.StreamInfo) (Pipeline, Format, error) { return u, nil, nil })
+	f.run(t, func(ctx context.Context, st *streamspec.Stream) (Pipeline, Format, error) { return u, nil, nil })
 	objs := f.objects(t)
 	if len(objs) != 2 {
 		t.Fatalf("want a data and an error object, got %v", objs)
@@ -156,9 +141,9 @@ func TestPipelineAndErrorOutput(t *testing.T) {
 }
 
 func TestAllDroppedWritesNoObject(t *testing.T) {
-	f := newFixture(t, firehose.ExtendedS3Destination{})
+	f := newFixture(t, testStream(t, "", ""))
 	f.put(t, "drop1", "drop2")
-	f.run(t, func(ctx context.Context, st *firehose.StreamInfo) (Pipeline, Format, error) {
+	f.run(t, func(ctx context.Context, st *streamspec.Stream) (Pipeline, Format, error) {
 		return &upper{}, nil, nil
 	})
 	if objs := f.objects(t); len(objs) != 0 {
@@ -189,9 +174,9 @@ func (e encFunc) Encode(r Rec) error { return e(r) }
 func (e encFunc) Close() error       { return nil }
 
 func TestFormatConversionFailures(t *testing.T) {
-	f := newFixture(t, firehose.ExtendedS3Destination{})
+	f := newFixture(t, testStream(t, "", ""))
 	f.put(t, "ok", "xx", "ok2")
-	f.run(t, func(ctx context.Context, st *firehose.StreamInfo) (Pipeline, Format, error) {
+	f.run(t, func(ctx context.Context, st *streamspec.Stream) (Pipeline, Format, error) {
 		return nil, csvFormat{}, nil
 	})
 	objs := f.objects(t)
@@ -212,10 +197,10 @@ func TestFormatConversionFailures(t *testing.T) {
 }
 
 func TestStagesErrorRetriesWithoutLoss(t *testing.T) {
-	f := newFixture(t, firehose.ExtendedS3Destination{})
+	f := newFixture(t, testStream(t, "", ""))
 	f.put(t, "r1")
 	calls := 0
-	f.run(t, func(ctx context.Context, st *firehose.StreamInfo) (Pipeline, Format, error) {
+	f.run(t, func(ctx context.Context, st *streamspec.Stream) (Pipeline, Format, error) {
 		calls++
 		if calls < 3 {
 			return nil, nil, errors.New("table not found")

@@ -5,19 +5,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hydrant-io/hydrant/internal/firehose"
+	"github.com/hydrant-io/hydrant/internal/streamspec"
 )
 
 // TestFlushCutsOnce: with hints that would hold records for 15 minutes, a
 // flush delivers what was buffered at the call, and only that: records
 // appended afterwards wait for the hints (or the next flush) again.
 func TestFlushCutsOnce(t *testing.T) {
-	f := newFixture(t, firehose.ExtendedS3Destination{
-		S3Destination: firehose.S3Destination{
-			Prefix:         ptr("data/"),
-			BufferingHints: &firehose.BufferingHints{SizeInMBs: ptr(128), IntervalInSeconds: ptr(900)},
-		},
-	})
+	st := testStream(t, "data/", "")
+	st.Destination.Buffering = streamspec.Buffering{Bytes: 128 << 20, Interval: 900 * time.Second}
+	f := newFixture(t, st)
 	d := Start(Config{Stream: f.info, Log: f.log, Store: f.store})
 	defer d.Stop()
 	wait := func(ch <-chan struct{}) {
@@ -36,6 +33,10 @@ func TestFlushCutsOnce(t *testing.T) {
 	f.put(t, "a,", "b,")
 	first, second := d.Flush(), d.Flush() // both cover a and b
 	wait(first)
+	// Done means committed, not only stored.
+	if upto, _ := f.log.Committed(); upto != 3 {
+		t.Fatalf("flush done with the cursor at %d, want 3", upto)
+	}
 	wait(second)
 	objs := f.objects(t)
 	if len(objs) != 1 {
@@ -65,12 +66,9 @@ func TestFlushCutsOnce(t *testing.T) {
 // TestFlushSpansSeveralObjects: a flush of more than SizeInMBs still cuts in
 // batches of at most SizeInMBs, and is done only when the last one is.
 func TestFlushSpansSeveralObjects(t *testing.T) {
-	f := newFixture(t, firehose.ExtendedS3Destination{
-		S3Destination: firehose.S3Destination{
-			Prefix:         ptr("data/"),
-			BufferingHints: &firehose.BufferingHints{SizeInMBs: ptr(1), IntervalInSeconds: ptr(900)},
-		},
-	})
+	st := testStream(t, "data/", "")
+	st.Destination.Buffering = streamspec.Buffering{Bytes: 1 << 20, Interval: 900 * time.Second}
+	f := newFixture(t, st)
 	rec := strings.Repeat("x", 600<<10)
 	f.put(t, rec, rec, rec)
 	d := Start(Config{Stream: f.info, Log: f.log, Store: f.store})

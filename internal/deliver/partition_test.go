@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -19,22 +18,23 @@ import (
 
 	"github.com/hydrant-io/hydrant/internal/buffer"
 	"github.com/hydrant-io/hydrant/internal/deliver"
-	"github.com/hydrant-io/hydrant/internal/firehose"
+	"github.com/hydrant-io/hydrant/internal/keys"
 	"github.com/hydrant-io/hydrant/internal/objstore"
 	"github.com/hydrant-io/hydrant/internal/process"
+	"github.com/hydrant-io/hydrant/internal/streamspec"
 )
 
-func ptr[T any](v T) *T { return &v }
-
-// env is a stream with a real segment log and local store.
+// env is a stream with real segment logs (the stream log and, for
+// dynamic partitioning, the partition log) and a local store.
 type env struct {
 	dir   string
 	log   *buffer.SegmentLog
+	parts *buffer.SegmentLog
 	store *objstore.Local
-	info  firehose.StreamInfo
+	info  streamspec.Stream
 }
 
-func newEnv(t *testing.T, dest firehose.ExtendedS3Destination) *env {
+func newEnv(t *testing.T, st streamspec.Stream) *env {
 	t.Helper()
 	dir := t.TempDir()
 	lg, err := buffer.Open(dir+"/log", buffer.Options{})
@@ -42,23 +42,16 @@ func newEnv(t *testing.T, dest firehose.ExtendedS3Destination) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = lg.Close() })
+	parts, err := buffer.Open(dir+"/partitions", buffer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = parts.Close() })
 	store, err := objstore.NewLocal(dir+"/buckets", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dest.RoleARN = ptr("arn:aws:iam::000000000000:role/r")
-	dest.BucketARN = ptr("arn:aws:s3:::bkt")
-	if dest.BufferingHints == nil {
-		dest.BufferingHints = &firehose.BufferingHints{SizeInMBs: ptr(64), IntervalInSeconds: ptr(0)}
-	}
-	if dest.CompressionFormat == nil {
-		dest.CompressionFormat = ptr("UNCOMPRESSED")
-	}
-	return &env{dir: dir, log: lg, store: store, info: firehose.StreamInfo{
-		StreamConfig: firehose.StreamConfig{Name: "s", Type: "DirectPut", Destination: dest},
-		ARN:          "arn:aws:firehose:us-east-1:000000000000:deliverystream/s",
-		Status:       firehose.StatusActive, VersionID: 1,
-	}}
+	return &env{dir: dir, log: lg, parts: parts, store: store, info: st}
 }
 
 func (e *env) put(t *testing.T, recs ...string) {
@@ -107,7 +100,7 @@ func (e *env) config(store objstore.Store, obs deliver.PartitionObserver, maxPar
 	return deliver.Config{
 		Stream: e.info, Log: e.log, Store: store, Partitions: obs,
 		Stages:        deliver.CombineStages(f.Pipeline, nil),
-		SpoolDir:      e.dir + "/spool",
+		PartitionLog:  e.parts,
 		MaxPartitions: maxPartitions,
 	}
 }
@@ -152,34 +145,36 @@ func (jsonEcho) Invoke(ctx context.Context, arn string, payload []byte) ([]byte,
 	return b, "", err
 }
 
-// partitionedDest partitions by jq key "c" and Lambda key "region".
-func partitionedDest(prefix string) firehose.ExtendedS3Destination {
-	return firehose.ExtendedS3Destination{
-		S3Destination: firehose.S3Destination{
-			Prefix:            ptr(prefix),
-			ErrorOutputPrefix: ptr("err/!{firehose:error-output-type}/"),
-		},
-		DynamicPartitioningConfiguration: &firehose.DynamicPartitioningConfiguration{Enabled: ptr(true)},
-		ProcessingConfiguration: &firehose.ProcessingConfiguration{Enabled: ptr(true), Processors: []firehose.Processor{
-			{Type: "MetadataExtraction", Parameters: []firehose.ProcessorParameter{
-				{ParameterName: "MetadataExtractionQuery", ParameterValue: "{c:.c}"},
-				{ParameterName: "JsonParsingEngine", ParameterValue: "JQ-1.6"}}},
-			{Type: "Lambda", Parameters: []firehose.ProcessorParameter{
-				{ParameterName: "LambdaArn", ParameterValue: "arn:aws:lambda:us-east-1:000000000000:function:echo"}}},
-			{Type: "AppendDelimiterToRecord"},
-		}},
+// partitioned is a stream partitioned by jq key "c" and Lambda key
+// "region", with 64 MiB / 0 s hints and a Lambda buffer interval of 0, so
+// that records are moved and partitions delivered at once.
+func partitioned(t *testing.T, prefix string) streamspec.Stream {
+	st := deliver.TestStream(t, prefix, "err/!{firehose:error-output-type}/")
+	st.Destination.Buffering.Bytes = 64 << 20
+	st.Partitioning = streamspec.Partitioning{Enabled: true, RetryDuration: 300 * time.Second}
+	st.Processing = streamspec.Processing{
+		Enabled:            true,
+		MetadataExtraction: streamspec.MetadataExtraction{Enabled: true, Query: "{c:.c}", Keys: []string{"c"}},
+		Lambda: streamspec.Lambda{Enabled: true, ARN: "arn:aws:lambda:us-east-1:000000000000:function:echo",
+			Retries: 3, BufferBytes: 1 << 20},
+		AppendDelimiter: true,
 	}
+	return st
 }
 
 type partitionObs struct {
 	mu       sync.Mutex
 	count    int
+	most     int
 	exceeded bool
+	ever     bool // exceeded was reported at least once
 }
 
 func (o *partitionObs) Partitions(_ string, n int, exceeded bool) {
 	o.mu.Lock()
 	o.count, o.exceeded = n, exceeded
+	o.most = max(o.most, n)
+	o.ever = o.ever || exceeded
 	o.mu.Unlock()
 }
 
@@ -194,7 +189,7 @@ func byPrefix(objs map[string]string) map[string][]string {
 }
 
 func TestDynamicPartitioningEndToEnd(t *testing.T) {
-	e := newEnv(t, partitionedDest("c=!{partitionKeyFromQuery:c}/r=!{partitionKeyFromLambda:region}/"))
+	e := newEnv(t, partitioned(t, "c=!{partitionKeyFromQuery:c}/r=!{partitionKeyFromLambda:region}/"))
 	e.put(t, `{"c":"a","r":"eu"}`, `{"c":"b","r":"eu"}`, `{"c":"a","r":"eu","n":2}`, `{"c":"a","r":"us"}`,
 		`{"r":"eu"}`, `{"c":"a"}`, `not json`, `{"c":"../..","r":"x"}`)
 	obs := &partitionObs{}
@@ -224,16 +219,25 @@ func TestDynamicPartitioningEndToEnd(t *testing.T) {
 	if n := strings.Count(errs, "\n"); n != 4 {
 		t.Errorf("%d partitioning failures, want 4:\n%s", n, errs)
 	}
-	if obs.count != 3 || obs.exceeded {
-		t.Errorf("PartitionCount %d exceeded %v", obs.count, obs.exceeded)
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if obs.count != 0 || obs.exceeded {
+		t.Errorf("PartitionCount %d exceeded %v once all is delivered", obs.count, obs.exceeded)
 	}
-	if _, err := os.Stat(e.dir + "/spool"); !os.IsNotExist(err) {
-		t.Errorf("spool left behind: %v", err)
+	if obs.most != 3 {
+		t.Errorf("PartitionCount reached %d, want 3", obs.most)
+	}
+	// Everything delivered: both logs are committed to their ends.
+	if upto, _ := e.parts.Committed(); !e.parts.Backlog(upto).Empty() {
+		t.Errorf("partition log still holds records from %d", upto)
+	}
+	if upto, state := e.log.Committed(); upto != 9 || state != nil {
+		t.Errorf("stream log at %d %q", upto, state)
 	}
 }
 
 func TestPartitionLimit(t *testing.T) {
-	e := newEnv(t, partitionedDest("!{partitionKeyFromQuery:c}/"))
+	e := newEnv(t, partitioned(t, "!{partitionKeyFromQuery:c}/"))
 	e.put(t, `{"c":"1"}`, `{"c":"2"}`, `{"c":"3"}`, `{"c":"1"}`, `{"c":"4"}`)
 	obs := &partitionObs{}
 	e.run(t, e.config(e.store, obs, 2))
@@ -245,12 +249,14 @@ func TestPartitionLimit(t *testing.T) {
 	if strings.Count(errs, `"errorCode":"DynamicPartitioning.PartitionCountExceeded"`) != 2 {
 		t.Fatalf("error output %s", errs)
 	}
-	if !obs.exceeded || obs.count != 2 {
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if !obs.ever || obs.most != 2 {
 		t.Fatalf("PartitionCountExceeded not reported: %+v", obs)
 	}
 }
 
-// flakyStore fails every Put whose key contains fail, until fixed.
+// flakyStore fails every Put whose key starts with fail, until fixed.
 type flakyStore struct {
 	objstore.Store
 	fail    string
@@ -259,7 +265,7 @@ type flakyStore struct {
 }
 
 func (s *flakyStore) Put(ctx context.Context, bucket, key string, meta objstore.Meta, write func(io.Writer) error) error {
-	if !s.fixed.Load() && strings.Contains(key, s.fail) {
+	if !s.fixed.Load() && strings.HasPrefix(key, s.fail) {
 		s.refused.Add(1)
 		return errors.New("injected store failure")
 	}
@@ -267,7 +273,7 @@ func (s *flakyStore) Put(ctx context.Context, bucket, key string, meta objstore.
 }
 
 func TestPartitionedRedoWritesSameKeys(t *testing.T) {
-	e := newEnv(t, partitionedDest("!{partitionKeyFromQuery:c}/!{firehose:random-string}/"))
+	e := newEnv(t, partitioned(t, "!{partitionKeyFromQuery:c}/!{firehose:random-string}/"))
 	e.put(t, `{"c":"a"}`, `{"c":"b"}`, `{"c":"c"}`, `{"c":"x"}`)
 	// The second partition's object cannot be written: the loop retries
 	// until it is stopped, as a crash would stop it.
@@ -279,22 +285,42 @@ func TestPartitionedRedoWritesSameKeys(t *testing.T) {
 	}
 	d.Stop()
 	first := e.objects(t, "bkt")
-	if len(first) != 1 {
+	if len(first) > 3 {
 		t.Fatalf("before the restart: %v", first)
 	}
-	if upto, state := e.log.Committed(); upto != 1 || state == nil {
-		t.Fatalf("the plan must still be pending: %d %q", upto, state)
+	if upto, state := e.log.Committed(); upto != 5 || state != nil {
+		t.Fatalf("the records must have left the stream log: %d %q", upto, state)
+	}
+	// The plan of b's object is committed in the partition log.
+	_, raw := e.parts.Committed()
+	var state struct {
+		Plan struct{ Key string } `json:"plan"`
+	}
+	if err := json.Unmarshal(raw, &state); err != nil || !strings.HasPrefix(state.Plan.Key, "b/") {
+		t.Fatalf("the plan of b must be pending: %s (%v)", raw, err)
 	}
 	fs.fixed.Store(true)
-	e.run(t, e.config(fs, nil, 0))
+	d = deliver.Start(e.config(fs, nil, 0))
+	select {
+	case <-d.Idle():
+	case <-time.After(30 * time.Second):
+		t.Fatal("delivery did not finish")
+	}
+	if ps := d.PartitionStats(); ps != (deliver.PartitionStats{}) {
+		t.Errorf("partition buffers after the redo: %+v", ps)
+	}
+	d.Stop()
 	final := e.objects(t, "bkt")
 	if len(final) != 4 {
 		t.Fatalf("after the redo %d objects, want 4 (one per partition, no duplicates): %v", len(final), keysOf(final))
 	}
 	for k := range first {
 		if _, ok := final[k]; !ok {
-			t.Fatalf("redo did not overwrite %s: %v", k, keysOf(final))
+			t.Fatalf("redo did not keep %s: %v", k, keysOf(final))
 		}
+	}
+	if _, ok := final[state.Plan.Key]; !ok {
+		t.Fatalf("redo did not write the planned key %s: %v", state.Plan.Key, keysOf(final))
 	}
 }
 
@@ -308,20 +334,21 @@ func keysOf(m map[string]string) []string {
 }
 
 func TestS3Backup(t *testing.T) {
-	dest := firehose.ExtendedS3Destination{
-		S3Destination: firehose.S3Destination{Prefix: ptr("data/"), CompressionFormat: ptr("GZIP")},
-		S3BackupMode:  ptr("Enabled"),
-		S3BackupConfiguration: &firehose.S3Destination{
-			BucketARN: ptr("arn:aws:s3:::bkp"), Prefix: ptr("raw/"), CompressionFormat: ptr("GZIP"),
-			BufferingHints: &firehose.BufferingHints{SizeInMBs: ptr(1), IntervalInSeconds: ptr(300)},
-		},
-		ProcessingConfiguration: &firehose.ProcessingConfiguration{Enabled: ptr(true), Processors: []firehose.Processor{
-			{Type: "RecordDeAggregation", Parameters: []firehose.ProcessorParameter{
-				{ParameterName: "SubRecordType", ParameterValue: "DELIMITED"}, {ParameterName: "Delimiter", ParameterValue: "fA=="}}},
-			{Type: "AppendDelimiterToRecord"},
-		}},
+	st := deliver.TestStream(t, "data/", "")
+	st.Destination.Buffering.Bytes = 64 << 20
+	st.Destination.Compression, st.Destination.Extension = "GZIP", ".gz"
+	raw, rawErr, err := keys.Resolve(ptr("raw/"), nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	e := newEnv(t, dest)
+	st.Backup = streamspec.Backup{Enabled: true, Bucket: "bkp", Prefix: raw, ErrorPrefix: rawErr, Compression: "GZIP", Extension: ".gz",
+		Buffering: streamspec.Buffering{Bytes: 1 << 20, Interval: 300 * time.Second}}
+	st.Processing = streamspec.Processing{
+		Enabled:         true,
+		DeAggregation:   streamspec.DeAggregation{Enabled: true, Delimiter: []byte("|")},
+		AppendDelimiter: true,
+	}
+	e := newEnv(t, st)
 	big := strings.Repeat("z", 700<<10)
 	big2 := strings.Repeat("y", 700<<10)
 	e.put(t, "a|b", "c", big, big2, "d|e")
@@ -352,3 +379,5 @@ func TestS3Backup(t *testing.T) {
 		t.Fatalf("backup does not hold the source records")
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

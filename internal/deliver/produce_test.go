@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hydrant-io/hydrant/internal/firehose"
+	"github.com/hydrant-io/hydrant/internal/streamspec"
 )
 
 // slowFirst is a pipeline that works on several chunks at once and takes
@@ -36,9 +36,7 @@ func (s *slowFirst) Process(ctx context.Context, in []Rec) ([]Rec, []Failure, er
 // in the log's order, records and failures alike, and that their bytes
 // stay intact while later chunks are read.
 func TestChunksInFlightKeepOrder(t *testing.T) {
-	f := newFixture(t, firehose.ExtendedS3Destination{S3Destination: firehose.S3Destination{
-		Prefix: ptr("data/"), ErrorOutputPrefix: ptr("errors/"),
-	}})
+	f := newFixture(t, testStream(t, "data/", "errors/"))
 	var recs, want, wantBad []string
 	for i := range 40 {
 		r := fmt.Sprintf("r%03d,", i)
@@ -52,7 +50,7 @@ func TestChunksInFlightKeepOrder(t *testing.T) {
 	}
 	f.put(t, recs...)
 	s := &slowFirst{}
-	f.run(t, func(ctx context.Context, st *firehose.StreamInfo) (Pipeline, Format, error) { return s, nil, nil })
+	f.run(t, func(ctx context.Context, st *streamspec.Stream) (Pipeline, Format, error) { return s, nil, nil })
 	if s.most.Load() < 2 {
 		t.Fatalf("at most %d chunks at once", s.most.Load())
 	}

@@ -6,7 +6,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/hydrant-io/hydrant/internal/firehose"
+	"github.com/hydrant-io/hydrant/internal/streamspec"
 )
 
 // Rec is a record on its way through processing to an object.
@@ -95,7 +95,7 @@ func (e *ConversionError) Error() string { return e.Code + ": " + e.Message }
 // for. Either result may be nil (no processing, no conversion). An error
 // (a missing catalog table, say) fails this delivery attempt; it is logged
 // and retried, and the records stay buffered.
-type Stages func(ctx context.Context, st *firehose.StreamInfo) (Pipeline, Format, error)
+type Stages func(ctx context.Context, st *streamspec.Stream) (Pipeline, Format, error)
 
 // errEmptyObject aborts a Put whose records were all dropped or failed: no
 // empty object is written.

@@ -26,6 +26,9 @@ import (
 // CI runs as root, where it is.
 func mountTmpfs(t *testing.T, size int64) string {
 	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a tmpfs to fill (CI runs as root)")
+	}
 	dir := t.TempDir()
 	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%d", size)); err != nil {
 		t.Skipf("cannot mount a tmpfs to fill (needs root or CAP_SYS_ADMIN): %v", err)
@@ -36,6 +39,45 @@ func mountTmpfs(t *testing.T, size int64) string {
 		}
 	})
 	return dir
+}
+
+// checkUnready checks that /_hydrant/health answers 503 "unready" with a
+// reason naming the stream's full disk.
+func (s *server) checkUnready(stream string) {
+	s.t.Helper()
+	code, body := s.health()
+	if code != http.StatusServiceUnavailable || body.Status != "unready" || len(body.Reasons) != 1 ||
+		!strings.Contains(body.Reasons[0], "stream "+stream+" refuses records") || !strings.Contains(body.Reasons[0], "no space left on device") {
+		s.t.Fatalf("health with the disk full = %d %+v; want 503 unready naming stream %s and the full disk", code, body, stream)
+	}
+}
+
+// checkReady checks that /_hydrant/health answers 200 "ok".
+func (s *server) checkReady() {
+	s.t.Helper()
+	if code, body := s.health(); code != http.StatusOK || body.Status != "ok" {
+		s.t.Fatalf("health = %d %+v; want 200 ok", code, body)
+	}
+}
+
+// health reads /_hydrant/health.
+func (s *server) health() (int, healthBody) {
+	s.t.Helper()
+	resp, err := http.Get(s.URL + "/_hydrant/health")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body healthBody
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		s.t.Fatalf("health body: %v", err)
+	}
+	return resp.StatusCode, body
+}
+
+type healthBody struct {
+	Status  string   `json:"status"`
+	Reasons []string `json:"reasons"`
 }
 
 // freeBytes is the space left on the file system holding dir.
@@ -54,6 +96,7 @@ func freeBytes(t *testing.T, dir string) int64 {
 // the server still serving; then frees the space and checks that Puts are
 // accepted again and every acknowledged record is delivered exactly once.
 func TestDiskFull(t *testing.T) {
+	t.Parallel()
 	mnt := mountTmpfs(t, 64<<20)
 	s := &server{t: t, DataDir: filepath.Join(mnt, "data")}
 	s.start()
@@ -119,11 +162,9 @@ func TestDiskFull(t *testing.T) {
 		t.Fatal("nothing was accepted before the disk filled")
 	}
 
-	// Still serving, and every acknowledged record is still buffered or
-	// delivered.
-	if resp, err := http.Get(s.URL + "/_hydrant/health"); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("health with the disk full: %v %v", err, resp)
-	}
+	// Still serving, but unready, so that a load balancer sends elsewhere;
+	// every acknowledged record is still buffered or delivered.
+	s.checkUnready("full")
 	if _, err := c.DescribeDeliveryStream(ctx, &fh.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String("full")}); err != nil {
 		t.Fatalf("DescribeDeliveryStream with the disk full: %v", err)
 	}
@@ -149,6 +190,7 @@ func TestDiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 15*time.Second, "Puts to be accepted again", func() bool { return !put() })
+	s.checkReady()
 	for range 20 {
 		if put() {
 			t.Fatalf("a Put was refused with %d MiB free", freeBytes(t, mnt)>>20)

@@ -5,6 +5,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -23,6 +24,15 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	// These tests mostly wait: for the processes they start, for delivery,
+	// for the aws CLI's interpreter. Unless -parallel says otherwise, run
+	// more of them at once than there are CPUs.
+	flag.Parse()
+	parallelSet := false
+	flag.Visit(func(f *flag.Flag) { parallelSet = parallelSet || f.Name == "test.parallel" })
+	if !parallelSet {
+		_ = flag.Set("test.parallel", "4")
+	}
 	dir, err := os.MkdirTemp("", "hydrant-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -101,6 +101,7 @@ func functionLog(t *testing.T, s *server, name string) string {
 // recipe's lambda_function.py, zipped, created, waited for, its ARN read,
 // then invoked with a Firehose event of one good and one malformed record.
 func TestLambdaRecipeCLI(t *testing.T) {
+	t.Parallel()
 	awsCLI := requireTool(t, "aws")
 	python := requireTool(t, "python3")
 	src, err := os.ReadFile("testdata/recipe/lambda_function.py")
@@ -170,6 +171,7 @@ func TestLambdaRecipeCLI(t *testing.T) {
 // aws-lambda-go (provided.al2023) and a timing-out Python function through
 // the real binary, then restarts hydrant and finds them all still there.
 func TestLambdaRuntimes(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "node")
 	requireTool(t, "python3")
 	bin := filepath.Join(t.TempDir(), "bootstrap")

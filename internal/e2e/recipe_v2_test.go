@@ -183,6 +183,7 @@ func (r *recipeShell) writeFile(name string, b []byte) {
 // validation step 3's aws s3 ls (the objects are listed from the bucket
 // directory).
 func TestRecipeCLIv2(t *testing.T) {
+	t.Parallel()
 	awsV2 := requireTool(t, "/usr/bin/aws")
 	requireTool(t, "bash")
 	requireTool(t, "python3")

@@ -27,6 +27,16 @@ import (
 func startWithS3(t *testing.T, extra ...string) (s *server, endpoint string, stopS3, restartS3 func()) {
 	t.Helper()
 	endpoint, stopS3, restartS3 = s3test.Start(t)
+	setS3Env(t)
+	args := append([]string{"--s3-endpoint", endpoint, "--s3-path-style"}, extra...)
+	return startServer(t, args...), endpoint, stopS3, restartS3
+}
+
+// setS3Env gives hydrant processes started by the test fakes3's
+// credentials, as a user would set them, and nothing else from the AWS
+// environment.
+func setS3Env(t *testing.T) {
+	t.Helper()
 	for k, v := range map[string]string{
 		"AWS_ACCESS_KEY_ID":           s3test.AccessKeyID,
 		"AWS_SECRET_ACCESS_KEY":       s3test.SecretAccessKey,
@@ -40,8 +50,6 @@ func startWithS3(t *testing.T, extra ...string) (s *server, endpoint string, sto
 	} {
 		t.Setenv(k, v) // inherited by the hydrant process
 	}
-	args := append([]string{"--s3-endpoint", endpoint, "--s3-path-style"}, extra...)
-	return startServer(t, args...), endpoint, stopS3, restartS3
 }
 
 // s3Objects reads every object of bucket from S3, keyed by key.

@@ -55,6 +55,7 @@ func buildGoFunction(t *testing.T) []byte {
 // function returns as ProcessingFailed lands under processing-failed in
 // Firehose's layout.
 func TestTransformLanguages(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, runtime, handler string
 		files                  func(t *testing.T) map[string][]byte

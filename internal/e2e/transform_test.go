@@ -95,6 +95,7 @@ func zipFile(t *testing.T, name, content string) string {
 // (aW52YWxpZC1qc29uLWRhdGE=, "invalid-json-data") lands under the error
 // prefix as processing-failed with its original bytes.
 func TestRecipeTransform(t *testing.T) {
+	t.Parallel()
 	aws := requireTool(t, "aws")
 	requireTool(t, "python3")
 	s := startServer(t)

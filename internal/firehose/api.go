@@ -37,6 +37,10 @@ type Options struct {
 	// Metrics is told about every Put to an existing stream; nil means
 	// none.
 	Metrics PutObserver
+	// Roles, when set, must hold every role ARN a Create or
+	// UpdateDestination names (--require-roles); nil accepts any
+	// well-formed role ARN.
+	Roles RoleChecker
 }
 
 // Features lists optional capabilities the running hydrant provides.
@@ -59,7 +63,6 @@ type Service struct {
 	model   *awsproto.Model
 	log     *slog.Logger
 	batches sync.Pool
-	outs    sync.Pool
 }
 
 // NewService builds the API. The Firehose model is embedded in the binary.

@@ -29,6 +29,9 @@ func (s *Service) createDeliveryStream(ctx context.Context, body []byte) (any, e
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkRoles(ctx, &cfg.Destination); err != nil {
+		return nil, err
+	}
 	info, err := s.backend.Create(ctx, cfg)
 	if err != nil {
 		return nil, s.backendErr(cfg.Name, err)
@@ -167,6 +170,10 @@ func (s *Service) checkDestination(cfg *StreamConfig, prev *ExtendedS3Destinatio
 		return err
 	}
 	applyDefaults(d)
+	// The data plane's model must resolve from whatever is accepted.
+	if _, err := Spec(StreamInfo{StreamConfig: *cfg}); err != nil {
+		return invalidArg("%s", err.Error())
+	}
 	if f.Validate != nil {
 		if err := f.Validate(cfg); err != nil {
 			return err
@@ -216,6 +223,7 @@ func applyDefaults(d *ExtendedS3Destination) {
 	if d.Prefix == nil {
 		d.Prefix = ptr("")
 	}
+	fillProcessorDefaults(d)
 }
 
 // Describe renders a stream the way DescribeDeliveryStream shows it: for an

@@ -11,6 +11,7 @@ import (
 	"github.com/itchyny/gojq"
 
 	"github.com/hydrant-io/hydrant/internal/keys"
+	"github.com/hydrant-io/hydrant/internal/streamspec"
 )
 
 // The processor types and parameter names of the Firehose model
@@ -39,61 +40,10 @@ const (
 	DefaultLambdaBufferInterval = 60 * time.Second
 	// MaxPartitionKeys is the most keys a MetadataExtractionQuery may
 	// produce.
-	MaxPartitionKeys = 50
+	MaxPartitionKeys = streamspec.MaxPartitionKeys
 	// JQ16 is the only JsonParsingEngine Firehose accepts.
 	JQ16 = "JQ-1.6"
 )
-
-// Processing is a stream's ProcessingConfiguration, checked and parsed. Each
-// processor type appears at most once; Firehose runs them in a fixed order
-// whatever the order of the list (see internal/process).
-type Processing struct {
-	// Decompression is the CompressionFormat of a Decompression processor
-	// ("GZIP"), or "" without one.
-	Decompression string
-	// CloudWatchLogs is set by CloudWatchLogProcessing with
-	// DataMessageExtraction=true.
-	CloudWatchLogs bool
-	// DeAggregation is the RecordDeAggregation processor, if any.
-	DeAggregation *DeAggregation
-	// Lambda is the Lambda processor, if any.
-	Lambda *LambdaProcessor
-	// MetadataExtraction is the MetadataExtraction processor, if any.
-	MetadataExtraction *MetadataExtraction
-	// AppendDelimiter is set by AppendDelimiterToRecord.
-	AppendDelimiter bool
-}
-
-// LambdaProcessor is a Lambda processor's parameters, defaults filled in.
-type LambdaProcessor struct {
-	ARN     string
-	RoleARN string
-	// Retries is NumberOfRetries: invocation failures are retried this many
-	// times, so a batch is tried Retries+1 times.
-	Retries int
-	// BufferBytes is BufferSizeInMBs in bytes (MB = 2^20 bytes).
-	BufferBytes int64
-	// BufferInterval is BufferIntervalInSeconds.
-	BufferInterval time.Duration
-}
-
-// MetadataExtraction is a MetadataExtraction processor's parameters.
-type MetadataExtraction struct {
-	// Query is the jq MetadataExtractionQuery.
-	Query string
-	// Keys are the keys the query builds when it is an object constructor
-	// with literal keys ({"a":.x,b:.y}); nil when they are only known at run
-	// time.
-	Keys []string
-}
-
-// DeAggregation is a RecordDeAggregation processor's parameters.
-type DeAggregation struct {
-	// SubRecordType is JSON or DELIMITED.
-	SubRecordType string
-	// Delimiter is the decoded Delimiter of DELIMITED.
-	Delimiter []byte
-}
 
 // allowedParams lists the parameters each processor type takes and which
 // of them are required.
@@ -109,6 +59,51 @@ var allowedParams = map[string]map[string]bool{
 	ProcessorCloudWatchLogProcessing: {"DataMessageExtraction": true},
 }
 
+// lambdaParamOrder is the order in which DescribeDeliveryStream lists a
+// Lambda processor's parameters (as AWS returns them).
+var lambdaParamOrder = []string{"LambdaArn", "NumberOfRetries", "RoleArn", "BufferSizeInMBs", "BufferIntervalInSeconds"}
+
+// fillProcessorDefaults gives each Lambda processor of d the parameters AWS
+// fills in and DescribeDeliveryStream shows when they are not given:
+// NumberOfRetries 3, RoleArn the destination's role, BufferSizeInMBs 1 and
+// BufferIntervalInSeconds 60, listed in AWS's order. Given values are kept
+// as given; d's ProcessingConfiguration is replaced, never modified.
+func fillProcessorDefaults(d *ExtendedS3Destination) {
+	pc := d.ProcessingConfiguration
+	if pc == nil {
+		return
+	}
+	defaults := map[string]string{
+		"NumberOfRetries":         strconv.Itoa(DefaultLambdaRetries),
+		"BufferSizeInMBs":         strconv.Itoa(DefaultLambdaBufferBytes >> 20),
+		"BufferIntervalInSeconds": strconv.Itoa(int(DefaultLambdaBufferInterval / time.Second)),
+	}
+	if role := deref(d.RoleARN); role != "" {
+		defaults["RoleArn"] = role
+	}
+	out := *pc
+	out.Processors = make([]Processor, len(pc.Processors))
+	for i, pr := range pc.Processors {
+		if pr.Type == ProcessorLambda {
+			given := map[string]string{}
+			for _, prm := range pr.Parameters {
+				given[prm.ParameterName] = prm.ParameterValue
+			}
+			params := make([]ProcessorParameter, 0, len(lambdaParamOrder))
+			for _, name := range lambdaParamOrder {
+				if v, ok := given[name]; ok {
+					params = append(params, ProcessorParameter{ParameterName: name, ParameterValue: v})
+				} else if v, ok := defaults[name]; ok {
+					params = append(params, ProcessorParameter{ParameterName: name, ParameterValue: v})
+				}
+			}
+			pr.Parameters = params
+		}
+		out.Processors[i] = pr
+	}
+	d.ProcessingConfiguration = &out
+}
+
 // lambdaARN matches an unqualified or qualified function ARN in any
 // partition: arn:aws:lambda:us-east-1:123456789012:function:name[:qualifier].
 var lambdaARN = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:[a-zA-Z0-9_-]{1,140}(:(\$LATEST|[a-zA-Z0-9_-]{1,128}))?$`)
@@ -117,60 +112,63 @@ var lambdaARN = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:
 var roleARN = regexp.MustCompile(`^arn:.*:iam::\d{12}:role/[a-zA-Z_0-9+=,.@\-_/]+$`)
 
 // ParseProcessing checks a ProcessingConfiguration and returns its
-// processors; it returns nil when pc is nil or not Enabled. Errors are
+// processors, parameters parsed and defaults filled in; the result is zero
+// (not Enabled) when pc is nil or not Enabled. Errors are
 // InvalidArgumentException *awsproto.Error values naming the processor and
 // parameter at fault. The model's own constraints (enum values, lengths) are
 // checked earlier by the API layer.
-func ParseProcessing(pc *ProcessingConfiguration) (*Processing, error) {
+func ParseProcessing(pc *ProcessingConfiguration) (streamspec.Processing, error) {
 	if pc == nil {
-		return nil, nil
+		return streamspec.Processing{}, nil
 	}
 	p, err := parseProcessors(pc.Processors)
 	if err != nil || !isTrue(pc.Enabled) {
-		return nil, err
+		return streamspec.Processing{}, err
 	}
+	p.Enabled = true
 	return p, nil
 }
 
-func parseProcessors(list []Processor) (*Processing, error) {
-	out := &Processing{}
+func parseProcessors(list []Processor) (streamspec.Processing, error) {
+	var out streamspec.Processing
+	fail := func(err error) (streamspec.Processing, error) { return streamspec.Processing{}, err }
 	seen := map[string]bool{}
 	for _, pr := range list {
 		allowed, ok := allowedParams[pr.Type]
 		if !ok {
-			return nil, invalidArg("Processor type %s is not supported.", pr.Type)
+			return fail(invalidArg("Processor type %s is not supported.", pr.Type))
 		}
 		if seen[pr.Type] {
-			return nil, invalidArg("Only one processor of type %s is allowed in ProcessingConfiguration.", pr.Type)
+			return fail(invalidArg("Only one processor of type %s is allowed in ProcessingConfiguration.", pr.Type))
 		}
 		seen[pr.Type] = true
 		params := map[string]string{}
 		for _, prm := range pr.Parameters {
 			if _, ok := allowed[prm.ParameterName]; !ok {
-				return nil, invalidArg("Processor type %s does not support the parameter %s.", pr.Type, prm.ParameterName)
+				return fail(invalidArg("Processor type %s does not support the parameter %s.", pr.Type, prm.ParameterName))
 			}
 			if _, dup := params[prm.ParameterName]; dup {
-				return nil, invalidArg("Parameter %s is given more than once for processor type %s.", prm.ParameterName, pr.Type)
+				return fail(invalidArg("Parameter %s is given more than once for processor type %s.", prm.ParameterName, pr.Type))
 			}
 			params[prm.ParameterName] = prm.ParameterValue
 		}
 		for name, required := range allowed {
 			if _, ok := params[name]; required && !ok {
-				return nil, invalidArg("Processor type %s requires the parameter %s.", pr.Type, name)
+				return fail(invalidArg("Processor type %s requires the parameter %s.", pr.Type, name))
 			}
 		}
-		if err := out.add(pr.Type, params); err != nil {
-			return nil, err
+		if err := add(&out, pr.Type, params); err != nil {
+			return fail(err)
 		}
 	}
 	if out.CloudWatchLogs && out.Decompression == "" {
-		return nil, invalidArg("Processor type %s requires a %s processor.", ProcessorCloudWatchLogProcessing, ProcessorDecompression)
+		return fail(invalidArg("Processor type %s requires a %s processor.", ProcessorCloudWatchLogProcessing, ProcessorDecompression))
 	}
 	return out, nil
 }
 
 // add parses one processor's parameters into p.
-func (p *Processing) add(typ string, params map[string]string) error {
+func add(p *streamspec.Processing, typ string, params map[string]string) error {
 	switch typ {
 	case ProcessorLambda:
 		l, err := parseLambda(params)
@@ -183,10 +181,11 @@ func (p *Processing) add(typ string, params map[string]string) error {
 	case ProcessorAppendDelimiterToRecord:
 		p.AppendDelimiter = true
 	case ProcessorRecordDeAggregation:
-		d := &DeAggregation{SubRecordType: params["SubRecordType"]}
+		d := streamspec.DeAggregation{Enabled: true}
 		delim, hasDelim := params["Delimiter"]
-		switch d.SubRecordType {
+		switch sub := params["SubRecordType"]; sub {
 		case "JSON":
+			d.JSON = true
 			if hasDelim {
 				return invalidArg("Parameter Delimiter is only allowed with SubRecordType DELIMITED.")
 			}
@@ -200,7 +199,7 @@ func (p *Processing) add(typ string, params map[string]string) error {
 			}
 			d.Delimiter = b
 		default:
-			return invalidArg("SubRecordType %s is not valid; it must be JSON or DELIMITED.", d.SubRecordType)
+			return invalidArg("SubRecordType %s is not valid; it must be JSON or DELIMITED.", sub)
 		}
 		p.DeAggregation = d
 	case ProcessorDecompression:
@@ -217,8 +216,9 @@ func (p *Processing) add(typ string, params map[string]string) error {
 	return nil
 }
 
-func parseLambda(params map[string]string) (*LambdaProcessor, error) {
-	l := &LambdaProcessor{
+func parseLambda(params map[string]string) (streamspec.Lambda, error) {
+	l := streamspec.Lambda{
+		Enabled:        true,
 		ARN:            params["LambdaArn"],
 		RoleARN:        params["RoleArn"],
 		Retries:        DefaultLambdaRetries,
@@ -226,50 +226,50 @@ func parseLambda(params map[string]string) (*LambdaProcessor, error) {
 		BufferInterval: DefaultLambdaBufferInterval,
 	}
 	if !lambdaARN.MatchString(l.ARN) {
-		return nil, invalidArg("LambdaArn %s is not a valid Lambda function ARN.", l.ARN)
+		return streamspec.Lambda{}, invalidArg("LambdaArn %s is not a valid Lambda function ARN.", l.ARN)
 	}
 	if l.RoleARN != "" && !roleARN.MatchString(l.RoleARN) {
-		return nil, invalidArg("RoleArn %s is not a valid IAM role ARN.", l.RoleARN)
+		return streamspec.Lambda{}, invalidArg("RoleArn %s is not a valid IAM role ARN.", l.RoleARN)
 	}
 	if v, ok := params["NumberOfRetries"]; ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > MaxLambdaRetries {
-			return nil, invalidArg("NumberOfRetries %s is not valid; it must be an integer from 0 to %d.", v, MaxLambdaRetries)
+			return streamspec.Lambda{}, invalidArg("NumberOfRetries %s is not valid; it must be an integer from 0 to %d.", v, MaxLambdaRetries)
 		}
 		l.Retries = n
 	}
 	if v, ok := params["BufferSizeInMBs"]; ok {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil || f < 0.2 || f > 3 {
-			return nil, invalidArg("BufferSizeInMBs %s is not valid; it must be a number from 0.2 to 3.", v)
+			return streamspec.Lambda{}, invalidArg("BufferSizeInMBs %s is not valid; it must be a number from 0.2 to 3.", v)
 		}
 		l.BufferBytes = int64(f * (1 << 20))
 	}
 	if v, ok := params["BufferIntervalInSeconds"]; ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > 900 {
-			return nil, invalidArg("BufferIntervalInSeconds %s is not valid; it must be an integer from 0 to 900.", v)
+			return streamspec.Lambda{}, invalidArg("BufferIntervalInSeconds %s is not valid; it must be an integer from 0 to 900.", v)
 		}
 		l.BufferInterval = time.Duration(n) * time.Second
 	}
 	return l, nil
 }
 
-func parseMetadataExtraction(params map[string]string) (*MetadataExtraction, error) {
+func parseMetadataExtraction(params map[string]string) (streamspec.MetadataExtraction, error) {
 	if e, ok := params["JsonParsingEngine"]; ok && e != JQ16 {
-		return nil, invalidArg("JsonParsingEngine %s is not supported; the only supported engine is %s.", e, JQ16)
+		return streamspec.MetadataExtraction{}, invalidArg("JsonParsingEngine %s is not supported; the only supported engine is %s.", e, JQ16)
 	}
 	src := params["MetadataExtractionQuery"]
 	q, err := gojq.Parse(src)
 	if err != nil {
-		return nil, invalidArg("MetadataExtractionQuery %s is not a valid jq expression: %s", src, err.Error())
+		return streamspec.MetadataExtraction{}, invalidArg("MetadataExtractionQuery %s is not a valid jq expression: %s", src, err.Error())
 	}
 	if _, err := gojq.Compile(q); err != nil {
-		return nil, invalidArg("MetadataExtractionQuery %s is not a valid jq expression: %s", src, err.Error())
+		return streamspec.MetadataExtraction{}, invalidArg("MetadataExtractionQuery %s is not a valid jq expression: %s", src, err.Error())
 	}
-	m := &MetadataExtraction{Query: src, Keys: StaticQueryKeys(q)}
+	m := streamspec.MetadataExtraction{Enabled: true, Query: src, Keys: StaticQueryKeys(q)}
 	if len(m.Keys) > MaxPartitionKeys {
-		return nil, invalidArg("MetadataExtractionQuery builds %d partition keys; at most %d are allowed.", len(m.Keys), MaxPartitionKeys)
+		return streamspec.MetadataExtraction{}, invalidArg("MetadataExtractionQuery builds %d partition keys; at most %d are allowed.", len(m.Keys), MaxPartitionKeys)
 	}
 	return m, nil
 }
@@ -320,7 +320,7 @@ func checkProcessing(d *ExtendedS3Destination, f Features) error {
 			return invalidArg("ProcessingConfiguration processor type %s is not supported by hydrant yet.", pr.Type)
 		}
 	}
-	if p.MetadataExtraction != nil && !dynamicPartitioningOn(d) {
+	if p.MetadataExtraction.Enabled && !dynamicPartitioningOn(d) {
 		return invalidArg("The %s processor can only be used when dynamic partitioning is enabled.", ProcessorMetadataExtraction)
 	}
 	return nil
@@ -344,16 +344,13 @@ func checkPartitionKeyUse(d *ExtendedS3Destination) error {
 	if err != nil {
 		return err
 	}
-	if p == nil {
-		p = &Processing{}
-	}
-	if len(prefix.QueryKeys()) > 0 && p.MetadataExtraction == nil {
+	if len(prefix.QueryKeys()) > 0 && !p.MetadataExtraction.Enabled {
 		return invalidArg("Prefix uses %s expressions but no enabled %s processor provides them.", keys.NSPartitionKeyFromQuery, ProcessorMetadataExtraction)
 	}
-	if len(prefix.LambdaKeys()) > 0 && p.Lambda == nil {
+	if len(prefix.LambdaKeys()) > 0 && !p.Lambda.Enabled {
 		return invalidArg("Prefix uses %s expressions but no enabled %s processor provides them.", keys.NSPartitionKeyFromLambda, ProcessorLambda)
 	}
-	if m := p.MetadataExtraction; m != nil {
+	if m := p.MetadataExtraction; m.Enabled {
 		used := prefix.QueryKeys()
 		for _, k := range m.Keys {
 			if !slices.Contains(used, k) {

@@ -188,10 +188,42 @@ func TestDescribeFillsTransformDefaults(t *testing.T) {
 	for _, want := range []string{
 		`"DynamicPartitioningConfiguration":{"Enabled":true,"RetryOptions":{"DurationInSeconds":300}}`,
 		`"S3BackupDescription":{"BucketARN":"arn:aws:s3:::bucket","BufferingHints":{"IntervalInSeconds":300,"SizeInMBs":5},"CloudWatchLoggingOptions":{"Enabled":false},"CompressionFormat":"UNCOMPRESSED","EncryptionConfiguration":{"NoEncryptionConfig":"NoEncryption"}`,
+		// The Lambda processor's defaults, as AWS returns them (recorded
+		// from AWS): the destination's role, 3 retries, 1 MB and 60 s.
+		`"ProcessingConfiguration":{"Enabled":true,"Processors":[{"Parameters":[` +
+			`{"ParameterName":"LambdaArn","ParameterValue":"arn:aws:lambda:us-east-1:000000000000:function:f"},` +
+			`{"ParameterName":"NumberOfRetries","ParameterValue":"3"},` +
+			`{"ParameterName":"RoleArn","ParameterValue":"arn:aws:iam::000000000000:role/r"},` +
+			`{"ParameterName":"BufferSizeInMBs","ParameterValue":"1"},` +
+			`{"ParameterName":"BufferIntervalInSeconds","ParameterValue":"60"}],"Type":"Lambda"}]}`,
 	} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("describe lacks %s:\n%s", want, b)
 		}
+	}
+
+	// Given parameters keep their values, in AWS's order, and the others
+	// are filled; an update fills them again.
+	given := `{"Type":"Lambda","Parameters":[{"ParameterName":"BufferIntervalInSeconds","ParameterValue":"120"},` +
+		`{"ParameterName":"RoleArn","ParameterValue":"arn:aws:iam::000000000000:role/other"},` +
+		`{"ParameterName":"LambdaArn","ParameterValue":"arn:aws:lambda:us-east-1:000000000000:function:g"},` +
+		`{"ParameterName":"NumberOfRetries","ParameterValue":"0"}]}`
+	dests := m["DeliveryStreamDescription"].(map[string]any)["Destinations"].([]any)
+	destID := dests[0].(map[string]any)["DestinationId"].(string)
+	if status, m := call("UpdateDestination", `{"DeliveryStreamName":"d","CurrentDeliveryStreamVersionId":"1","DestinationId":"`+destID+
+		`","ExtendedS3DestinationUpdate":{`+processing(given)+`}}`); status != 200 {
+		t.Fatal(m)
+	}
+	_, m = call("DescribeDeliveryStream", `{"DeliveryStreamName":"d"}`)
+	b, _ = json.Marshal(m)
+	want := `"ProcessingConfiguration":{"Enabled":true,"Processors":[{"Parameters":[` +
+		`{"ParameterName":"LambdaArn","ParameterValue":"arn:aws:lambda:us-east-1:000000000000:function:g"},` +
+		`{"ParameterName":"NumberOfRetries","ParameterValue":"0"},` +
+		`{"ParameterName":"RoleArn","ParameterValue":"arn:aws:iam::000000000000:role/other"},` +
+		`{"ParameterName":"BufferSizeInMBs","ParameterValue":"1"},` +
+		`{"ParameterName":"BufferIntervalInSeconds","ParameterValue":"120"}],"Type":"Lambda"}]}`
+	if !strings.Contains(string(b), want) {
+		t.Errorf("after the update, describe lacks %s:\n%s", want, b)
 	}
 }
 

@@ -33,15 +33,6 @@ func (s *Service) putBatch(b *buffer.Batch) {
 	}
 }
 
-func (s *Service) getOut() *[]byte {
-	if p, ok := s.outs.Get().(*[]byte); ok {
-		*p = (*p)[:0]
-		return p
-	}
-	b := make([]byte, 0, 64<<10)
-	return &b
-}
-
 func (s *Service) putRecord(ctx context.Context, body []byte) (any, error) {
 	start := time.Now()
 	b := s.getBatch()

@@ -111,7 +111,7 @@ func pcRefAcceptable(ref *pcRefBatch) bool {
 	if ref.DeliveryStreamName == nil || len(*ref.DeliveryStreamName) > pcMaxNameLen || !pcNameChars(*ref.DeliveryStreamName) {
 		return false
 	}
-	if ref.Records == nil || len(ref.Records) < 1 || len(ref.Records) > pcMaxRecords {
+	if len(ref.Records) < 1 || len(ref.Records) > pcMaxRecords {
 		return false
 	}
 	total := 0

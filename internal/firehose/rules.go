@@ -1,7 +1,6 @@
 package firehose
 
 import (
-	"errors"
 	"strings"
 	"time"
 
@@ -48,15 +47,6 @@ func dedupeTags(cur, add []Tag) []Tag {
 		}
 	}
 	return out
-}
-
-// errorString extracts a message from an error for an AWS error body.
-func errorString(err error) string {
-	var m interface{ AWSMessage() string }
-	if errors.As(err, &m) {
-		return m.AWSMessage()
-	}
-	return err.Error()
 }
 
 // checkPrefixes applies Firehose's prefix rules, then makes sure that no

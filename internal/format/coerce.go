@@ -97,7 +97,8 @@ func (c *converter) scalar(n *node, rep int, ch byte) error {
 		case k == Boolean:
 			c.putI(n, rep, b2i(v))
 			return nil
-		case isText(k) && !c.d.Hive:
+		case isText(k):
+			// Both SerDes hand a boolean to a string column as its text.
 			c.putBytes(n, rep, truncateText(n, []byte(word)))
 			return nil
 		}
@@ -120,9 +121,9 @@ func (c *converter) scalar(n *node, rep int, ch byte) error {
 	}
 	switch {
 	case isText(k):
-		if c.d.Hive {
-			return malformed(n, "a JSON number")
-		}
+		// Both SerDes hand a number to a string column as its JSON text,
+		// as written (OpenX keeps unquoted values as text; Hive's reads
+		// the token's text).
 		c.putBytes(n, rep, truncateText(n, text))
 		return nil
 	case k == Boolean || k == Binary || k == Date:

@@ -82,15 +82,19 @@ func newConverter(s *Schema, d Deserializer) (*converter, error) {
 func (c *converter) prepare(n *node) {
 	switch {
 	case n.fields != nil:
+		// A member with a mapped key is read from that key only, as OpenX
+		// does: its own name is not a key of it (so {"the-int":1,"c_int":2}
+		// with c_int mapped to the-int gives 1, and {"c_int":8} null).
+		// A mapped key wins over another member's own name.
 		m := make(map[string]int, len(n.fields))
 		for i, name := range n.names {
-			m[c.normalize(name)] = i
+			if _, ok := c.mappedKey(name); !ok {
+				m[c.normalize(name)] = i
+			}
 		}
 		for i, name := range n.names {
-			for col, key := range c.d.ColumnToJSONKey {
-				if strings.EqualFold(col, name) {
-					m[c.normalize(key)] = i
-				}
+			if key, ok := c.mappedKey(name); ok {
+				m[c.normalize(key)] = i
 			}
 		}
 		c.lookup[n.id] = m
@@ -102,10 +106,8 @@ func (c *converter) prepare(n *node) {
 			if strings.ContainsAny(keys[i], "\"\\") {
 				keys[i] = "\x00" // matched through the lookup only
 			}
-			for col := range c.d.ColumnToJSONKey {
-				if strings.EqualFold(col, name) {
-					keys[i] = "\x00"
-				}
+			if _, ok := c.mappedKey(name); ok {
+				keys[i] = "\x00"
 			}
 		}
 		c.keys[n.id] = keys
@@ -119,6 +121,17 @@ func (c *converter) prepare(n *node) {
 		c.prepare(n.key)
 		c.prepare(n.value)
 	}
+}
+
+// mappedKey is the JSON key ColumnToJSONKey gives a column or struct field
+// (its name compared case-insensitively), if any.
+func (c *converter) mappedKey(name string) (string, bool) {
+	for col, key := range c.d.ColumnToJSONKey {
+		if strings.EqualFold(col, name) {
+			return key, true
+		}
+	}
+	return "", false
 }
 
 // normalize applies the key rules to a column name or mapped key.

@@ -113,9 +113,24 @@ func TestConvertErrors(t *testing.T) {
 		{"map of wrong values", openx, `{"m":{"a":"x"}}`, CodeMalformedData},
 		{"array for map", openx, `{"m":[1]}`, CodeMalformedData},
 		{"hive string for int", hive, `{"i":"12"}`, CodeMalformedData},
+		{"hive number for string", hive, `{"s":12}`, ""},
+		{"hive boolean for string", hive, `{"s":true}`, ""},
+		{"hive number for binary", hive, `{"bin":12}`, CodeMalformedData},
 		{"hive nested to string", hive, `{"s":{"a":1}}`, CodeMalformedData},
 		{"hive number", hive, `{"i":12,"ts":"2024-01-02 03:04:05"}`, ""},
 		{"hive iso ts", hive, `{"ts":"2024-01-02"}`, CodeMalformedData},
+		// Without TimestampFormats, and when none of them matches, only
+		// java.sql.Timestamp.valueOf's form is read: no 'T', no zone,
+		// seconds required.
+		{"hive ts with T", hive, `{"ts":"2024-01-02T03:04:05"}`, CodeMalformedData},
+		{"hive ts with zone", hive, `{"ts":"2024-01-02 03:04:05Z"}`, CodeMalformedData},
+		{"hive ts with offset", hive, `{"ts":"2024-01-02 03:04:05+02:00"}`, CodeMalformedData},
+		{"hive ts without seconds", hive, `{"ts":"2024-01-02 03:04"}`, CodeMalformedData},
+		{"hive ts with 10 fraction digits", hive, `{"ts":"2024-01-02 03:04:05.1234567891"}`, CodeMalformedData},
+		{"hive ts with a bare dot", hive, `{"ts":"2024-01-02 03:04:05."}`, CodeMalformedData},
+		{"hive ts short fields", hive, `{"ts":" 2024-1-2 3:4:5.123456789 "}`, ""},
+		{"hive formats then iso", Deserializer{Hive: true, TimestampFormats: []string{"dd/MMM/yyyy:HH:mm:ss Z"}}, `{"ts":"2024-01-02T03:04:05Z"}`, CodeMalformedData},
+		{"hive formats then sql", Deserializer{Hive: true, TimestampFormats: []string{"dd/MMM/yyyy:HH:mm:ss Z"}}, `{"ts":"2024-01-02 03:04:05"}`, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -270,14 +285,24 @@ func TestDeserializerOptions(t *testing.T) {
 		{"case-sensitive", Deserializer{}, []string{`{"User_ID":"u"}`, `{"user_id":"v"}`}, 0, "null v"},
 		{"dots", Deserializer{CaseInsensitive: true, ConvertDots: true}, []string{`{"a.b":5}`}, 2, "5"},
 		{"dots off", Deserializer{CaseInsensitive: true}, []string{`{"a.b":5}`}, 2, "null"},
+		// A mapped column is read from its mapped key only, as OpenX does:
+		// its own name is just another unknown key.
 		{"column mapping", Deserializer{CaseInsensitive: true, ColumnToJSONKey: map[string]string{"ts": "timestamp"}},
-			[]string{`{"timestamp":"1970-01-01T00:00:01Z"}`, `{"ts":2}`}, 1, "1000000 2000000"},
+			[]string{`{"timestamp":"1970-01-01T00:00:01Z"}`, `{"ts":2}`, `{"ts":3,"timestamp":4}`}, 1, "1000000 null 4000000"},
+		{"column mapping reads only the mapped key", Deserializer{CaseInsensitive: true, ColumnToJSONKey: map[string]string{"a_b": "the-int"}},
+			[]string{`{"the-int":1,"a_b":2}`, `{"a_b":8}`, `{"A_B":9,"The-Int":5}`}, 2, "1 null 5"},
 		{"hive millis", Deserializer{Hive: true, TimestampFormats: []string{"millis"}}, []string{`{"ts":1500}`}, 1, "1500000"},
 		{"hive joda", Deserializer{Hive: true, TimestampFormats: []string{"dd/MMM/yyyy:HH:mm:ss Z"}},
 			[]string{`{"ts":"02/Jan/1970:00:00:01 +0100"}`}, 1, "82801000000"},
 		{"hive default format", Deserializer{Hive: true, TimestampFormats: []string{"yyyy"}},
-			[]string{`{"ts":"1970-01-01 00:00:03.5"}`}, 1, "3500000"},
+			[]string{`{"ts":"1970-01-01 00:00:03.5"}`, `{"ts":"1970-1-2 1:02:03.000004"}`, `{"ts":"1971"}`}, 1, "3500000 90123000004 31536000000000"},
+		{"hive no formats", Deserializer{Hive: true},
+			[]string{`{"ts":"1970-01-01 00:00:03.5"}`, `{"ts":"1970-1-2 1:02:03.000004"}`}, 1, "3500000 90123000004"},
 		{"hive case-insensitive fields", Deserializer{Hive: true}, []string{`{"USER_ID":"x"}`}, 0, "x"},
+		// A number or boolean in a string column is its JSON text, with
+		// either SerDe (docs/FORMAT.md).
+		{"hive scalars as text", Deserializer{Hive: true}, []string{`{"user_id":12}`, `{"user_id":true}`, `{"user_id":-1.50e3}`, `{"user_id":false}`}, 0, "12 true -1.50e3 false"},
+		{"openx scalars as text", Deserializer{CaseInsensitive: true}, []string{`{"user_id":12}`, `{"user_id":true}`, `{"user_id":-1.50e3}`, `{"user_id":false}`}, 0, "12 true -1.50e3 false"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

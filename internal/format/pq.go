@@ -121,6 +121,7 @@ func (w *pqWriter) dictEncoding() format.Encoding {
 	if w.opts.WriterVersion == "V2" {
 		return format.RLEDictionary
 	}
+	//lint:ignore SA1019 V1 files use PLAIN_DICTIONARY as parquet-mr's V1 writer does, for readers that predate RLE_DICTIONARY (docs/FORMAT.md)
 	return format.PlainDictionary
 }
 
@@ -324,6 +325,7 @@ func (w *pqWriter) writeDictPage(d *dictionary) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	//lint:ignore SA1019 V1 dictionary pages are PLAIN_DICTIONARY, as parquet-mr's V1 writer makes them (docs/FORMAT.md)
 	enc := format.PlainDictionary
 	if w.opts.WriterVersion == "V2" {
 		enc = format.Plain

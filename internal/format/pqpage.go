@@ -151,7 +151,9 @@ func (s *stats) thrift(l *leafInfo) format.Statistics {
 	case format.Double:
 		lo, hi = binary.LittleEndian.AppendUint64(nil, math.Float64bits(s.minF)), binary.LittleEndian.AppendUint64(nil, math.Float64bits(s.maxF))
 	case format.ByteArray:
-		lo, hi = append([]byte(nil), s.minB...), append([]byte(nil), s.maxB...)
+		// Never nil: an empty string is a minimum (or maximum) like any
+		// other, and a nil slice would leave the field out.
+		lo, hi = append([]byte{}, s.minB...), append([]byte{}, s.maxB...)
 	default:
 		return st
 	}

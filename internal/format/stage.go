@@ -2,7 +2,6 @@ package format
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,7 +12,7 @@ import (
 
 	"github.com/hydrant-io/hydrant/internal/catalog"
 	"github.com/hydrant-io/hydrant/internal/deliver"
-	"github.com/hydrant-io/hydrant/internal/firehose"
+	"github.com/hydrant-io/hydrant/internal/streamspec"
 )
 
 // Delivery-level error codes: the table a stream converts with cannot be
@@ -56,9 +55,6 @@ type Tables interface {
 
 // StageOptions configure the conversion stage.
 type StageOptions struct {
-	// Region and AccountID are the defaults of SchemaConfiguration's
-	// Region and CatalogId.
-	Region, AccountID string
 	// TempDir holds row-group pages while a file is built (see
 	// ParquetOptions.TempDir); "" keeps them in memory.
 	TempDir string
@@ -68,10 +64,10 @@ type StageOptions struct {
 }
 
 // StageFunc builds a stream's format; it is a deliver.FormatFactory.
-type StageFunc = func(ctx context.Context, st *firehose.StreamInfo) (deliver.Format, error)
+type StageFunc = func(ctx context.Context, st *streamspec.Stream) (deliver.Format, error)
 
 // Stage returns the format half of a deliver.Stages factory: for a stream
-// with DataFormatConversionConfiguration enabled it resolves the table
+// with format conversion enabled it resolves the table
 // (at every delivery, so a new table version is picked up) and returns the
 // Parquet format; otherwise it returns nil. cmd/hydrant combines it with the
 // processors' pipeline factory.
@@ -89,32 +85,28 @@ func Stage(tables Tables, o StageOptions) StageFunc {
 	// object to the next.
 	var mu sync.Mutex
 	cache := map[string]cachedFormat{}
-	return func(ctx context.Context, st *firehose.StreamInfo) (deliver.Format, error) {
-		dc := st.Destination.DataFormatConversionConfiguration
-		if dc == nil || (dc.Enabled != nil && !*dc.Enabled) || dc.SchemaConfiguration == nil {
+	return func(ctx context.Context, st *streamspec.Stream) (deliver.Format, error) {
+		conv := &st.Conversion
+		if !conv.Enabled {
 			return nil, nil
 		}
-		sc := dc.SchemaConfiguration
-		catalogID := deref(sc.CatalogId, o.AccountID)
-		region := deref(sc.Region, o.Region)
-		version := deref(sc.VersionId, "LATEST")
+		sc := &conv.Schema
 		table := map[string]string{
-			"catalogId":    catalogID,
-			"databaseName": deref(sc.DatabaseName, ""),
-			"tableName":    deref(sc.TableName, ""),
-			"region":       region,
-			"versionId":    version,
-			"catalogArn":   "arn:aws:glue:" + region + ":" + catalogID + ":catalog",
+			"catalogId":    sc.CatalogID,
+			"databaseName": sc.Database,
+			"tableName":    sc.Table,
+			"region":       sc.Region,
+			"versionId":    sc.VersionID,
+			"catalogArn":   "arn:aws:glue:" + sc.Region + ":" + sc.CatalogID + ":catalog",
 		}
-		t, err := tables.Table(ctx, catalogID, table["databaseName"], table["tableName"], version)
+		t, err := tables.Table(ctx, sc.CatalogID, sc.Database, sc.Table, sc.VersionID)
 		if err != nil {
 			if errors.Is(err, catalog.ErrNotFound) {
 				return nil, &TableError{Code: CodeEntityNotFound, Err: err}
 			}
 			return nil, fmt.Errorf("read table %s.%s: %w", table["databaseName"], table["tableName"], err)
 		}
-		cfg, _ := json.Marshal(dc)
-		key := t.CatalogId + "\x00" + t.DatabaseName + "\x00" + t.Name + "\x00" + t.VersionId + "\x00" + string(cfg)
+		key := t.CatalogId + "\x00" + t.DatabaseName + "\x00" + t.Name + "\x00" + t.VersionId + "\x00" + st.Revision
 		mu.Lock()
 		c, ok := cache[st.Name]
 		mu.Unlock()
@@ -125,7 +117,7 @@ func Stage(tables Tables, o StageOptions) StageFunc {
 		for _, c := range t.Columns() {
 			cols = append(cols, Column{Name: c.Name, Type: c.Type})
 		}
-		d, po := Config(dc)
+		d, po := Config(*conv)
 		po.TempDir = o.TempDir
 		p, err := NewParquet(cols, d, po)
 		if err != nil {
@@ -146,43 +138,26 @@ type cachedFormat struct {
 	p   *Parquet
 }
 
-// Config reads the deserializer and ParquetSerDe settings of a stream's
-// DataFormatConversionConfiguration, with Firehose's defaults.
-func Config(dc *firehose.DataFormatConversionConfiguration) (Deserializer, ParquetOptions) {
-	d := Deserializer{CaseInsensitive: true}
-	if in := dc.InputFormatConfiguration; in != nil && in.Deserializer != nil {
-		if h := in.Deserializer.HiveJsonSerDe; h != nil {
-			d = Deserializer{Hive: true, TimestampFormats: h.TimestampFormats}
-		} else if ox := in.Deserializer.OpenXJsonSerDe; ox != nil {
-			d.CaseInsensitive = ox.CaseInsensitive == nil || *ox.CaseInsensitive
-			d.ConvertDots = ox.ConvertDotsInJsonKeysToUnderscores != nil && *ox.ConvertDotsInJsonKeysToUnderscores
-			d.ColumnToJSONKey = ox.ColumnToJsonKeyMappings
-		}
+// Config turns a stream's resolved format conversion settings into the
+// deserializer and Parquet writer options.
+func Config(c streamspec.Conversion) (Deserializer, ParquetOptions) {
+	in := c.Deserializer
+	d := Deserializer{
+		Hive:             in.Hive,
+		CaseInsensitive:  in.CaseInsensitive,
+		ConvertDots:      in.ConvertDots,
+		ColumnToJSONKey:  in.ColumnToJSONKey,
+		TimestampFormats: in.TimestampFormats,
 	}
-	// Dictionary encoding is on unless turned off, as in parquet-mr.
-	po := ParquetOptions{Dictionary: true}
-	if out := dc.OutputFormatConfiguration; out != nil && out.Serializer != nil && out.Serializer.ParquetSerDe != nil {
-		ps := out.Serializer.ParquetSerDe
-		if ps.BlockSizeBytes != nil {
-			po.BlockSize = int64(*ps.BlockSizeBytes)
-		}
-		if ps.PageSizeBytes != nil {
-			po.PageSize = *ps.PageSizeBytes
-		}
-		po.Compression = deref(ps.Compression, "")
-		if ps.EnableDictionaryCompression != nil {
-			po.Dictionary = *ps.EnableDictionaryCompression
-		}
-		po.WriterVersion = deref(ps.WriterVersion, "")
+	ps := c.Parquet
+	po := ParquetOptions{
+		BlockSize:     ps.BlockSizeBytes,
+		PageSize:      ps.PageSizeBytes,
+		Compression:   ps.Compression,
+		Dictionary:    ps.Dictionary,
+		WriterVersion: ps.WriterVersion,
 	}
 	return d, po
-}
-
-func deref(p *string, def string) string {
-	if p == nil || *p == "" {
-		return def
-	}
-	return *p
 }
 
 // Counters are one stream's format conversion counts: Firehose's

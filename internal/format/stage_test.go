@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/hydrant-io/hydrant/internal/catalog"
-	"github.com/hydrant-io/hydrant/internal/firehose"
+	"github.com/hydrant-io/hydrant/internal/streamspec"
 )
 
 func TestStage(t *testing.T) {
@@ -15,16 +15,14 @@ func TestStage(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	str := func(s string) *string { return &s }
-	st := &firehose.StreamInfo{StreamConfig: firehose.StreamConfig{Name: "s", Destination: firehose.ExtendedS3Destination{
-		DataFormatConversionConfiguration: &firehose.DataFormatConversionConfiguration{
-			SchemaConfiguration: &firehose.SchemaConfiguration{DatabaseName: str("default"), TableName: str("t")},
-			InputFormatConfiguration: &firehose.InputFormatConfiguration{Deserializer: &firehose.Deserializer{
-				OpenXJsonSerDe: &firehose.OpenXJSONSerDe{ColumnToJsonKeyMappings: map[string]string{"ts": "timestamp"}}}},
-			OutputFormatConfiguration: &firehose.OutputFormatConfiguration{Serializer: &firehose.Serializer{
-				ParquetSerDe: &firehose.ParquetSerDe{Compression: str("GZIP"), WriterVersion: str("V2")}}},
-		}}}}
-	stage := Stage(cat, StageOptions{Region: "eu-west-1", AccountID: "123456789012", Counters: &Metrics{}})
+	st := &streamspec.Stream{Name: "s", Revision: "0/1", Conversion: streamspec.Conversion{
+		Enabled:      true,
+		Schema:       streamspec.Schema{CatalogID: "123456789012", Region: "eu-west-1", Database: "default", Table: "t", VersionID: "LATEST"},
+		Deserializer: streamspec.Deserializer{CaseInsensitive: true, ColumnToJSONKey: map[string]string{"ts": "timestamp"}},
+		Parquet: streamspec.Parquet{BlockSizeBytes: 64 << 20, PageSizeBytes: 1 << 16, Compression: "GZIP",
+			Dictionary: true, WriterVersion: "V2"},
+	}}
+	stage := Stage(cat, StageOptions{Counters: &Metrics{}})
 
 	_, err = stage(ctx, st)
 	var te *TableError
@@ -48,6 +46,7 @@ func TestStage(t *testing.T) {
 	}
 	p := fm.(*Parquet)
 	if p.opts.Compression != "GZIP" || p.opts.WriterVersion != "V2" || !p.opts.Dictionary || !p.deser.CaseInsensitive ||
+		p.opts.BlockSize != 64<<20 || p.opts.PageSize != 1<<16 ||
 		p.deser.ColumnToJSONKey["ts"] != "timestamp" || p.Table["catalogArn"] != "arn:aws:glue:eu-west-1:123456789012:catalog" ||
 		p.Table["versionId"] != "LATEST" {
 		t.Fatalf("format %+v %+v %v", p.opts, p.deser, p.Table)
@@ -55,8 +54,12 @@ func TestStage(t *testing.T) {
 	if again, _ := stage(ctx, st); again != fm {
 		t.Error("the same table version built a new format")
 	}
-	off := false
-	st.Destination.DataFormatConversionConfiguration.Enabled = &off
+	next := *st
+	next.Revision = "0/2"
+	if again, _ := stage(ctx, &next); again == fm {
+		t.Error("a new configuration of the stream reused the old format")
+	}
+	st.Conversion = streamspec.Conversion{}
 	if fm, err := stage(ctx, st); fm != nil || err != nil {
 		t.Fatalf("disabled: %v %v", fm, err)
 	}

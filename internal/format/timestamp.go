@@ -54,12 +54,12 @@ func (p *timestampParser) parse(b []byte, quoted bool) (int64, bool) {
 			}
 		}
 		// java.sql.Timestamp.valueOf, Hive's default and its fallback.
-		return parseDateTime(b, true)
+		return parseSQLTimestamp(b)
 	}
 	if len(b) > 0 && (b[0] == '-' || b[0] >= '0' && b[0] <= '9') && isNumeric(b) {
 		return parseEpoch(b)
 	}
-	return parseDateTime(b, false)
+	return parseDateTime(b)
 }
 
 func isNumeric(b []byte) bool {
@@ -90,21 +90,61 @@ func parseEpoch(b []byte) (int64, bool) {
 	return int64(math.Round(f * 1e6)), true
 }
 
+// parseSQLTimestamp reads what java.sql.Timestamp.valueOf does, the only
+// form HiveJsonSerDe reads without TimestampFormats or when none of them
+// matches: yyyy-[M]M-[d]d HH:mm:ss[.fraction of 1 to 9 digits], one space
+// between date and time, no zone (UTC), surrounding spaces ignored. Hours,
+// minutes and seconds take one or two digits.
+func parseSQLTimestamp(b []byte) (int64, bool) {
+	y, mo, d, rest, ok := parseYMD(trimSpace(b))
+	if !ok || len(rest) == 0 || rest[0] != ' ' {
+		return 0, false
+	}
+	rest = rest[1:]
+	var hms [3]int
+	for i := range hms {
+		v, n := digitsN(rest, 1, 2)
+		if n == 0 {
+			return 0, false
+		}
+		hms[i], rest = v, rest[n:]
+		if i < 2 {
+			if len(rest) == 0 || rest[0] != ':' {
+				return 0, false
+			}
+			rest = rest[1:]
+		}
+	}
+	nanos := 0
+	if len(rest) > 0 {
+		if rest[0] != '.' {
+			return 0, false
+		}
+		frac, n := digitsN(rest[1:], 1, 9)
+		if n == 0 || n != len(rest)-1 {
+			return 0, false
+		}
+		for i := n; i < 9; i++ {
+			frac *= 10
+		}
+		nanos = frac
+	}
+	if hms[0] > 23 || hms[1] > 59 || hms[2] > 59 {
+		return 0, false
+	}
+	return civilMicros(y, mo, d, hms[0], hms[1], hms[2], nanos), true
+}
+
 // parseDateTime reads the forms OpenX accepts: yyyy-[M]M-[d]d, then 'T' or
 // ' ' and HH:mm[:ss][.fraction up to 9 digits], then an optional zone (Z,
-// ±hh, ±hhmm, ±hh:mm). needTime demands the time of day (Hive's
-// Timestamp.valueOf).
-func parseDateTime(b []byte, needTime bool) (int64, bool) {
+// ±hh, ±hhmm, ±hh:mm).
+func parseDateTime(b []byte) (int64, bool) {
 	y, mo, d, rest, ok := parseYMD(b)
 	if !ok {
 		return 0, false
 	}
 	var h, mi, s, nanos int
-	if len(rest) == 0 {
-		if needTime {
-			return 0, false
-		}
-	} else {
+	if len(rest) != 0 {
 		if rest[0] != 'T' && rest[0] != ' ' {
 			return 0, false
 		}

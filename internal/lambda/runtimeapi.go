@@ -2,11 +2,14 @@ package lambda
 
 import (
 	"bytes"
+	"crypto/rand"
+	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -14,6 +17,41 @@ import (
 // talks to on its loopback listener: it long-polls for the next event and
 // posts the response or error of each.
 const runtimeAPIPrefix = "/2018-06-01/runtime"
+
+// newRuntimeToken is an instance's Runtime API secret: 256 random bits,
+// URL-safe, so it can be the first segment of every path the runtime
+// requests.
+func newRuntimeToken() string {
+	return rand.Text() + rand.Text()
+}
+
+// runtimeAddress is the AWS_LAMBDA_RUNTIME_API value of an instance
+// listening on addr: host:port followed by the secret path segment.
+// Runtime clients build their URLs as "http://" + AWS_LAMBDA_RUNTIME_API +
+// "/2018-06-01/runtime/...", so every request carries the secret.
+func runtimeAddress(addr, token string) string {
+	return addr + "/" + token
+}
+
+// guard serves a request to next only when its path starts with
+// /<token>/, which it strips; anything else (another local process that
+// found the port) gets 403 and reaches nothing.
+func guard(token string, next http.Handler) http.Handler {
+	want := []byte(token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seg, rest, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		if !ok || subtle.ConstantTimeCompare([]byte(seg), want) != 1 {
+			runtimeReply(w, http.StatusForbidden, map[string]string{"errorMessage": "this Runtime API belongs to another process", "errorType": "AccessDenied"})
+			return
+		}
+		r2 := new(http.Request)
+		*r2 = *r
+		u := *r.URL
+		u.Path, u.RawPath = "/"+rest, ""
+		r2.URL = &u
+		next.ServeHTTP(w, r2)
+	})
+}
 
 func (inst *instance) routes() http.Handler {
 	mux := http.NewServeMux()
@@ -24,7 +62,7 @@ func (inst *instance) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		runtimeReply(w, http.StatusNotFound, map[string]string{"errorMessage": "unknown Runtime API path " + r.URL.Path, "errorType": "InvalidRequest"})
 	})
-	return mux
+	return guard(inst.token, mux)
 }
 
 // handleNext hands the runtime its next event, blocking until there is one.

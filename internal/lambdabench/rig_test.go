@@ -31,6 +31,7 @@ import (
 	"github.com/hydrant-io/hydrant/internal/lambda"
 	"github.com/hydrant-io/hydrant/internal/objstore"
 	"github.com/hydrant-io/hydrant/internal/process"
+	"github.com/hydrant-io/hydrant/internal/streamspec"
 )
 
 // records calls fn with n clickstream events of about 300 bytes, with the
@@ -118,7 +119,7 @@ type rig struct {
 	tb     testing.TB
 	svc    *lambda.Service
 	procs  *process.Factory
-	stream firehose.StreamInfo
+	stream streamspec.Stream
 	// profiles counts the CPU profiles written (BENCH_CPUPROFILE).
 	profiles int
 	timed    timedInvoker
@@ -197,7 +198,11 @@ func newRig(tb testing.TB, o rigOptions) *rig {
 		ARN: "arn:aws:firehose:us-east-1:000000000000:deliverystream/bench", Status: firehose.StatusActive, VersionID: 1,
 		Created: time.Now(),
 	}
-	r := &rig{tb: tb, svc: svc, stream: st}
+	spec, err := firehose.Spec(st)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r := &rig{tb: tb, svc: svc, stream: spec}
 	r.timed.Invoker = svc
 	r.procs = process.NewFactory(&r.timed, process.Options{Region: "us-east-1", Invocations: o.concurrency})
 	return r
@@ -244,7 +249,7 @@ func (r *rig) deliver(n int, check func(obj []byte)) run {
 			b.Reset()
 		}
 	})
-	stages := func(ctx context.Context, st *firehose.StreamInfo) (deliver.Pipeline, deliver.Format, error) {
+	stages := func(ctx context.Context, st *streamspec.Stream) (deliver.Pipeline, deliver.Format, error) {
 		p, err := r.procs.Pipeline(ctx, st)
 		return p, nil, err
 	}

@@ -49,6 +49,10 @@ type Buffer struct {
 	// Oldest is the arrival time of the oldest undelivered record; zero
 	// when everything is delivered.
 	Oldest time.Time
+	// LostRecords and LostBytes count what damage on disk cost when the
+	// stream's log was opened (undelivered records that could not be read
+	// back, and the damaged bytes quarantined).
+	LostRecords, LostBytes int64
 }
 
 // Metrics is hydrant's metric set. It implements firehose.PutObserver and

@@ -198,7 +198,7 @@ func TestDeliveryMetrics(t *testing.T) {
 func TestBufferGauges(t *testing.T) {
 	f := newFixture()
 	f.setBuffers(
-		Buffer{Stream: "clicks", Bytes: 4096, Records: 30, Oldest: f.now.Add(-90 * time.Second)},
+		Buffer{Stream: "clicks", Bytes: 4096, Records: 30, Oldest: f.now.Add(-90 * time.Second), LostRecords: 7, LostBytes: 212},
 		Buffer{Stream: "idle"},
 	)
 	tests := []struct {
@@ -211,6 +211,9 @@ func TestBufferGauges(t *testing.T) {
 		{"hydrant_buffer_bytes", []string{"stream", "clicks"}, 4096},
 		{"hydrant_buffer_records", []string{"stream", "clicks"}, 30},
 		{"hydrant_buffer_bytes", []string{"stream", "idle"}, 0},
+		{"hydrant_buffer_lost_records_total", []string{"stream", "clicks"}, 7},
+		{"hydrant_buffer_lost_bytes_total", []string{"stream", "clicks"}, 212},
+		{"hydrant_buffer_lost_records_total", []string{"stream", "idle"}, 0},
 		{"hydrant_buffer_stream_limit_bytes", nil, 1 << 30},
 		{"hydrant_buffer_global_bytes", nil, 3000},
 		{"hydrant_buffer_global_limit_bytes", nil, 8 << 30},

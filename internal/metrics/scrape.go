@@ -19,6 +19,12 @@ var (
 	descBufferRecords = prometheus.NewDesc("hydrant_buffer_records",
 		"Records acknowledged but not yet delivered.",
 		[]string{"stream"}, nil)
+	descLostRecords = prometheus.NewDesc("hydrant_buffer_lost_records_total",
+		"Acknowledged, undelivered records that damage on disk made unreadable, found when the stream's log was opened (each also logged at Error with its sequence range).",
+		[]string{"stream"}, nil)
+	descLostBytes = prometheus.NewDesc("hydrant_buffer_lost_bytes_total",
+		"Damaged bytes that held lost records, found when the stream's log was opened and copied into quarantine files beside the log.",
+		[]string{"stream"}, nil)
 	descStreamLimit = prometheus.NewDesc("hydrant_buffer_stream_limit_bytes",
 		"The per-stream cap on buffered bytes (--max-stream-buffer-bytes); 0 means none.",
 		nil, nil)
@@ -35,6 +41,8 @@ func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descFreshness
 	ch <- descBufferBytes
 	ch <- descBufferRecords
+	ch <- descLostRecords
+	ch <- descLostBytes
 	ch <- descStreamLimit
 	ch <- descGlobalBytes
 	ch <- descGlobalLimit
@@ -64,6 +72,8 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descFreshness, prometheus.GaugeValue, age, b.Stream)
 		ch <- prometheus.MustNewConstMetric(descBufferBytes, prometheus.GaugeValue, float64(b.Bytes), b.Stream)
 		ch <- prometheus.MustNewConstMetric(descBufferRecords, prometheus.GaugeValue, float64(b.Records), b.Stream)
+		ch <- prometheus.MustNewConstMetric(descLostRecords, prometheus.CounterValue, float64(b.LostRecords), b.Stream)
+		ch <- prometheus.MustNewConstMetric(descLostBytes, prometheus.CounterValue, float64(b.LostBytes), b.Stream)
 	}
 	m.streams.Range(func(k, _ any) bool {
 		if name := k.(string); !live[name] {

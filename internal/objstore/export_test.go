@@ -20,3 +20,7 @@ func XattrSupported(dir string) bool {
 	defer f.Close()
 	return setXattr(f, xattrContentType, []byte("text/plain")) == nil
 }
+
+// ActiveRequests is the number of S3 requests whose stall guard is still
+// running: 0 once every request is over and its answer closed.
+func ActiveRequests(s *S3) int64 { return s.http.active.Load() }

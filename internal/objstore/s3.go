@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -38,6 +37,16 @@ type S3Options struct {
 	// Concurrency is how many parts of one object are uploaded at once; 0
 	// means 2. A Put buffers up to (Concurrency+1)×PartSize bytes.
 	Concurrency int
+	// RequestTimeout bounds how long an S3 request may go without
+	// progress: while it sends its body, between two chunks; once sent,
+	// until the answer's headers come (plus RequestTimeoutPerMiB for each
+	// MiB it sent); while the answer's body is read, between two chunks.
+	// A request that stalls is cancelled, logged at Warn, and retried. 0
+	// means 20 s.
+	RequestTimeout time.Duration
+	// RequestTimeoutPerMiB is added to the wait for an answer for each
+	// MiB of the request (S3's work grows with it). 0 means 1 s.
+	RequestTimeoutPerMiB time.Duration
 	// Logger receives the store's logs; nil discards them.
 	Logger *slog.Logger
 	// SDKOptions adjust the SDK client after the options above (retries,
@@ -66,6 +75,7 @@ type S3 struct {
 	client   *s3.Client
 	uploader *tm.Client
 	logger   *slog.Logger
+	http     *guardedClient
 	endpoint string
 }
 
@@ -77,9 +87,6 @@ const (
 	// s3DefaultContentType is what S3 reports for an object stored without
 	// a Content-Type; Stat maps it back to an empty Meta.ContentType.
 	s3DefaultContentType = "binary/octet-stream"
-	// responseTimeout bounds the wait for a response's headers once a
-	// request has been sent in full (its body uploaded).
-	responseTimeout = 2 * time.Minute
 	// abortTimeout bounds the AbortMultipartUpload of a failed Put, which
 	// runs even when the Put's context was cancelled.
 	abortTimeout = 30 * time.Second
@@ -95,12 +102,17 @@ func NewS3(ctx context.Context, opts S3Options) (*S3, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	// A service that accepts a request and never answers (a network
-	// partition, a hung server) must turn into an error the delivery loop
-	// logs and retries, not a Put blocked for good.
-	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
-		t.ResponseHeaderTimeout = responseTimeout
-	})
-	load := []func(*config.LoadOptions) error{config.WithLogger(sdkLogger{logger}), config.WithHTTPClient(httpClient)}
+	// partition, a hung server) must turn into an error that is logged and
+	// retried, not a Put blocked for minutes: every request is bounded by
+	// its progress (guardedClient).
+	// The guard wraps the client the configuration has finished (which
+	// may have added a CA bundle to it).
+	httpClient := &guardedClient{
+		stall:  cmp.Or(opts.RequestTimeout, defaultRequestTimeout),
+		perMiB: cmp.Or(opts.RequestTimeoutPerMiB, defaultRequestTimeoutPerMiB),
+		log:    logger,
+	}
+	load := []func(*config.LoadOptions) error{config.WithLogger(sdkLogger{logger}), config.WithHTTPClient(awshttp.NewBuildableClient())}
 	if opts.Region != "" {
 		load = append(load, config.WithRegion(opts.Region))
 	}
@@ -111,6 +123,7 @@ func NewS3(ctx context.Context, opts S3Options) (*S3, error) {
 	if err != nil {
 		return nil, fmt.Errorf("objstore: load AWS configuration: %w", err)
 	}
+	httpClient.next, cfg.HTTPClient = cfg.HTTPClient, httpClient
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
 		if opts.Endpoint != "" {
 			o.BaseEndpoint = aws.String(opts.Endpoint)
@@ -145,11 +158,11 @@ func NewS3(ctx context.Context, opts S3Options) (*S3, error) {
 		endpoint = *cfg.BaseEndpoint
 	}
 	logger.Debug("objstore: S3 store ready", "endpoint", endpoint, "region", cfg.Region, "path_style", opts.PathStyle,
-		"part_size", partSize, "concurrency", concurrency)
+		"part_size", partSize, "concurrency", concurrency, "request_timeout", httpClient.stall, "request_timeout_per_mib", httpClient.perMiB)
 	if endpoint == "" {
 		endpoint = "AWS S3 (" + cfg.Region + ")"
 	}
-	return &S3{client: client, uploader: uploader, logger: logger, endpoint: endpoint}, nil
+	return &S3{client: client, uploader: uploader, logger: logger, http: httpClient, endpoint: endpoint}, nil
 }
 
 // sdkLogger sends the SDK's own log lines (deprecations, skipped checksum

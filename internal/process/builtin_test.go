@@ -11,16 +11,8 @@ import (
 	"time"
 
 	"github.com/hydrant-io/hydrant/internal/deliver"
-	"github.com/hydrant-io/hydrant/internal/firehose"
+	"github.com/hydrant-io/hydrant/internal/streamspec"
 )
-
-func proc(typ string, params ...string) firehose.Processor {
-	p := firehose.Processor{Type: typ}
-	for i := 0; i+1 < len(params); i += 2 {
-		p.Parameters = append(p.Parameters, firehose.ProcessorParameter{ParameterName: params[i], ParameterValue: params[i+1]})
-	}
-	return p
-}
 
 func datas(rs []deliver.Rec) string {
 	var s []string
@@ -50,32 +42,32 @@ func TestBuiltins(t *testing.T) {
 	}
 	tests := []struct {
 		name  string
-		procs []firehose.Processor
+		procs []procOpt
 		in    []string
 		out   string
 		fails map[string]string // failure code → type
 		raw   string            // Raw of the (single) failure
 	}{
-		{name: "append delimiter", procs: []firehose.Processor{proc("AppendDelimiterToRecord")},
+		{name: "append delimiter", procs: []procOpt{proc("AppendDelimiterToRecord")},
 			in: []string{"a", "b"}, out: "a\n|b\n"},
-		{name: "deaggregate concatenated json", procs: []firehose.Processor{proc("RecordDeAggregation", "SubRecordType", "JSON")},
+		{name: "deaggregate concatenated json", procs: []procOpt{proc("RecordDeAggregation", "SubRecordType", "JSON")},
 			in: []string{`{"a":1}{"b":2}`, "{\"c\":3}\n{\"d\":4}\n", `[1] "x"`}, out: `{"a":1}|{"b":2}|{"c":3}|{"d":4}|[1]|"x"`},
-		{name: "deaggregate malformed json", procs: []firehose.Processor{proc("RecordDeAggregation", "SubRecordType", "JSON")},
+		{name: "deaggregate malformed json", procs: []procOpt{proc("RecordDeAggregation", "SubRecordType", "JSON")},
 			in: []string{`{"a":1}`, `{"a":1}{oops`}, out: `{"a":1}`,
 			fails: map[string]string{CodeDeAggregation: ProcessingFailed}, raw: `{"a":1}{oops`},
-		{name: "deaggregate delimited", procs: []firehose.Processor{proc("RecordDeAggregation", "SubRecordType", "DELIMITED", "Delimiter", "IyMjIw==")},
+		{name: "deaggregate delimited", procs: []procOpt{proc("RecordDeAggregation", "SubRecordType", "DELIMITED", "Delimiter", "IyMjIw==")},
 			in: []string{"a####b####", "####c"}, out: "a|b|c"},
-		{name: "fixed order whatever the list", procs: []firehose.Processor{
+		{name: "fixed order whatever the list", procs: []procOpt{
 			proc("AppendDelimiterToRecord"), proc("RecordDeAggregation", "SubRecordType", "DELIMITED", "Delimiter", "LA==")},
 			in: []string{"x,y"}, out: "x\n|y\n"},
-		{name: "decompression", procs: []firehose.Processor{proc("Decompression", "CompressionFormat", "GZIP")},
+		{name: "decompression", procs: []procOpt{proc("Decompression", "CompressionFormat", "GZIP")},
 			in: []string{gz("hello"), "not gzip"}, out: "hello",
 			fails: map[string]string{CodeDecompression: DecompressionFailed}, raw: "not gzip"},
-		{name: "cloudwatch logs extraction", procs: []firehose.Processor{
+		{name: "cloudwatch logs extraction", procs: []procOpt{
 			proc("CloudWatchLogProcessing", "DataMessageExtraction", "true"), proc("Decompression", "CompressionFormat", "GZIP")},
 			in:  []string{cwl("DATA_MESSAGE", "m1", "m2"), cwl("CONTROL_MESSAGE", "CWL CONTROL MESSAGE: Checking health of destination Firehose."), gz("plain"), cwl("DATA_MESSAGE", "m3")},
 			out: "m1|m2|m3", fails: map[string]string{CodeCWLExtraction: DecompressionFailed}, raw: gz("plain")},
-		{name: "cloudwatch logs then delimiter", procs: []firehose.Processor{
+		{name: "cloudwatch logs then delimiter", procs: []procOpt{
 			proc("Decompression", "CompressionFormat", "GZIP"), proc("CloudWatchLogProcessing", "DataMessageExtraction", "true"), proc("AppendDelimiterToRecord")},
 			in: []string{cwl("DATA_MESSAGE", "m1", "m2")}, out: "m1\n|m2\n"},
 	}
@@ -189,7 +181,8 @@ func TestFactoryCachesPerVersion(t *testing.T) {
 	}
 	st2 := *st
 	st2.VersionID = 2
-	st2.Destination.ProcessingConfiguration = &firehose.ProcessingConfiguration{Enabled: ptr(false)}
+	st2.Revision = "0/2"
+	st2.Processing = streamspec.Processing{}
 	if p3, err := f.Pipeline(context.Background(), &st2); err != nil || p3 != nil {
 		t.Fatalf("disabled processing gave %v, %v", p3, err)
 	}
@@ -203,9 +196,10 @@ func TestFactoryCachesPerVersion(t *testing.T) {
 	}
 }
 
-func mustPipeline(t *testing.T, f *Factory, st *firehose.StreamInfo) deliver.Pipeline {
+func mustPipeline(t *testing.T, f *Factory, st *streamspec.Stream) deliver.Pipeline {
 	t.Helper()
 	st.VersionID += 10
+	st.Revision = fmt.Sprintf("0/%d", st.VersionID)
 	p, err := f.Pipeline(context.Background(), st)
 	if err != nil || p == nil {
 		t.Fatalf("pipeline: %v, %v", p, err)

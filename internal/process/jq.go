@@ -12,7 +12,7 @@ import (
 	"github.com/itchyny/gojq"
 
 	"github.com/hydrant-io/hydrant/internal/deliver"
-	"github.com/hydrant-io/hydrant/internal/firehose"
+	"github.com/hydrant-io/hydrant/internal/streamspec"
 )
 
 // PartitioningFailed is the error-output type of records whose partition
@@ -100,7 +100,7 @@ func (x *extractor) extract(ctx context.Context, data []byte) (map[string]string
 	if !isObj {
 		return nil, "MetadataExtractionQuery must produce a JSON object, not " + gojq.TypeOf(res)
 	}
-	if len(m) > firehose.MaxPartitionKeys {
+	if len(m) > streamspec.MaxPartitionKeys {
 		return nil, "MetadataExtractionQuery produced " + strconv.Itoa(len(m)) + " keys; at most 50 are allowed"
 	}
 	keys := make(map[string]string, len(m))

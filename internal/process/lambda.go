@@ -2,6 +2,7 @@ package process
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,7 +13,7 @@ import (
 
 	"github.com/hydrant-io/hydrant/internal/awsproto"
 	"github.com/hydrant-io/hydrant/internal/deliver"
-	"github.com/hydrant-io/hydrant/internal/firehose"
+	"github.com/hydrant-io/hydrant/internal/streamspec"
 )
 
 // MaxLambdaPayload is Lambda's limit on a synchronous invocation's request
@@ -64,20 +65,20 @@ type lambdaStage struct {
 	stream    string
 	streamARN string
 	region    string
-	cfg       firehose.LambdaProcessor
+	cfg       streamspec.Lambda
 	// slots holds a token for each invocation outstanding, from every
 	// chunk being processed: at most Options.Invocations.
 	slots chan struct{}
 }
 
-func (f *Factory) newLambda(st *firehose.StreamInfo, cfg *firehose.LambdaProcessor) *lambdaStage {
+func (f *Factory) newLambda(st *streamspec.Stream, cfg streamspec.Lambda) *lambdaStage {
 	return &lambdaStage{
 		invoker:   f.invoker,
 		opts:      f.opts,
 		stream:    st.Name,
 		streamARN: st.ARN,
-		region:    regionOf(st.ARN, f.opts.Region),
-		cfg:       *cfg,
+		region:    cmp.Or(st.Region, f.opts.Region),
+		cfg:       cfg,
 		slots:     make(chan struct{}, max(f.opts.Invocations, 1)),
 	}
 }
@@ -150,7 +151,7 @@ func (l *lambdaStage) invoke(ctx context.Context, group []deliver.Rec, payload [
 	var code, msg string
 	attempts := l.cfg.Retries + 1
 	for attempt := 1; attempt <= attempts; attempt++ {
-		res, fnErr, err, took := l.call(ctx, payload)
+		res, fnErr, took, err := l.call(ctx, payload)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -186,9 +187,9 @@ func (l *lambdaStage) invoke(ctx context.Context, group []deliver.Rec, payload [
 var errDeadline = errors.New("invocation exceeded the time Firehose allows")
 
 // call makes one invocation, bounded by InvokeTimeout.
-func (l *lambdaStage) call(ctx context.Context, payload []byte) (res []byte, fnErr string, err error, took time.Duration) {
+func (l *lambdaStage) call(ctx context.Context, payload []byte) (res []byte, fnErr string, took time.Duration, err error) {
 	if l.invoker == nil {
-		return nil, "", errNoInvoker, 0
+		return nil, "", 0, errNoInvoker
 	}
 	ictx, cancel := context.WithTimeout(ctx, l.opts.InvokeTimeout)
 	defer cancel()
@@ -198,7 +199,7 @@ func (l *lambdaStage) call(ctx context.Context, payload []byte) (res []byte, fnE
 	if err != nil && ctx.Err() == nil && errors.Is(ictx.Err(), context.DeadlineExceeded) {
 		err = errDeadline
 	}
-	return res, fnErr, err, took
+	return res, fnErr, took, err
 }
 
 var errNoInvoker = &awsproto.Error{Type: "ResourceNotFoundException", Message: "hydrant was started without Lambda support"}

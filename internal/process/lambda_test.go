@@ -16,30 +16,10 @@ import (
 
 	"github.com/hydrant-io/hydrant/internal/awsproto"
 	"github.com/hydrant-io/hydrant/internal/deliver"
-	"github.com/hydrant-io/hydrant/internal/firehose"
+	"github.com/hydrant-io/hydrant/internal/streamspec"
 )
 
 const testARN = "arn:aws:lambda:us-east-1:000000000000:function:f"
-
-func ptr[T any](v T) *T { return &v }
-
-// streamWith returns a stream whose processing is the given processors.
-func streamWith(procs ...firehose.Processor) *firehose.StreamInfo {
-	return &firehose.StreamInfo{
-		StreamConfig: firehose.StreamConfig{Name: "s", Destination: firehose.ExtendedS3Destination{
-			ProcessingConfiguration: &firehose.ProcessingConfiguration{Enabled: ptr(true), Processors: procs},
-		}},
-		ARN: "arn:aws:firehose:eu-west-1:000000000000:deliverystream/s", VersionID: 1,
-	}
-}
-
-func lambdaProc(params ...string) firehose.Processor {
-	p := firehose.Processor{Type: "Lambda", Parameters: []firehose.ProcessorParameter{{ParameterName: "LambdaArn", ParameterValue: testARN}}}
-	for i := 0; i+1 < len(params); i += 2 {
-		p.Parameters = append(p.Parameters, firehose.ProcessorParameter{ParameterName: params[i], ParameterValue: params[i+1]})
-	}
-	return p
-}
 
 // testEvent is the invocation event as a function sees it.
 type testEvent struct {
@@ -101,7 +81,7 @@ func newTestFactory(inv Invoker) *Factory {
 	return NewFactory(inv, Options{RetryDelay: time.Millisecond, InvokeTimeout: 2 * time.Second})
 }
 
-func run(t *testing.T, inv Invoker, st *firehose.StreamInfo, in []deliver.Rec) ([]deliver.Rec, []deliver.Failure) {
+func run(t *testing.T, inv Invoker, st *streamspec.Stream, in []deliver.Rec) ([]deliver.Rec, []deliver.Failure) {
 	t.Helper()
 	p, err := newTestFactory(inv).Pipeline(context.Background(), st)
 	if err != nil {

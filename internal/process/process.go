@@ -21,12 +21,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/hydrant-io/hydrant/internal/deliver"
-	"github.com/hydrant-io/hydrant/internal/firehose"
+	"github.com/hydrant-io/hydrant/internal/streamspec"
 )
 
 // Invoker calls a Lambda function synchronously (RequestResponse). It is
@@ -134,12 +133,12 @@ func NewFactory(invoker Invoker, opts Options) *Factory {
 }
 
 // Pipeline returns the stream's pipeline, or nil when its processing is not
-// enabled. Pipelines are built once per stream configuration (name,
-// incarnation and VersionId) and reused. An error means the configuration
-// cannot be run (it passed Create's checks, so this is a bug or a changed
-// hydrant); delivery retries.
-func (f *Factory) Pipeline(ctx context.Context, st *firehose.StreamInfo) (deliver.Pipeline, error) {
-	version := fmt.Sprintf("%d/%d", st.Created.UnixNano(), st.VersionID)
+// enabled. Pipelines are built once per stream configuration (name and
+// Revision) and reused. An error means the configuration cannot be run (it
+// passed Create's checks, so this is a bug or a changed hydrant); delivery
+// retries.
+func (f *Factory) Pipeline(ctx context.Context, st *streamspec.Stream) (deliver.Pipeline, error) {
+	version := st.Revision
 	f.mu.Lock()
 	c, ok := f.cache[st.Name]
 	f.mu.Unlock()
@@ -164,29 +163,26 @@ func (f *Factory) Forget(name string) {
 }
 
 // build turns the stream's configuration into a pipeline.
-func (f *Factory) build(st *firehose.StreamInfo) (deliver.Pipeline, error) {
-	cfg, err := firehose.ParseProcessing(st.Destination.ProcessingConfiguration)
-	if err != nil {
-		return nil, err
-	}
-	if cfg == nil {
+func (f *Factory) build(st *streamspec.Stream) (deliver.Pipeline, error) {
+	cfg := &st.Processing
+	if !cfg.Enabled {
 		return nil, nil
 	}
 	p := &pipeline{stream: st.Name, obs: f.opts.Observer, chunk: DefaultChunkBytes, chunks: 1}
 	if cfg.Decompression != "" {
 		p.stages = append(p.stages, &decompressor{cloudWatchLogs: cfg.CloudWatchLogs})
 	}
-	if d := cfg.DeAggregation; d != nil {
-		p.stages = append(p.stages, &deaggregator{json: d.SubRecordType == "JSON", delim: d.Delimiter})
+	if d := cfg.DeAggregation; d.Enabled {
+		p.stages = append(p.stages, &deaggregator{json: d.JSON, delim: d.Delimiter})
 	}
-	if l := cfg.Lambda; l != nil {
+	if l := cfg.Lambda; l.Enabled {
 		// A chunk per invocation, twice as many at once as may be
 		// outstanding: the next events are built while the function runs,
 		// ready when an invocation ends.
 		p.chunk, p.chunks = l.BufferBytes, 2*max(f.opts.Invocations, 1)
 		p.stages = append(p.stages, f.newLambda(st, l))
 	}
-	if m := cfg.MetadataExtraction; m != nil {
+	if m := cfg.MetadataExtraction; m.Enabled {
 		j, err := newExtractor(st.Name, m.Query, f.opts)
 		if err != nil {
 			return nil, err
@@ -197,15 +193,6 @@ func (f *Factory) build(st *firehose.StreamInfo) (deliver.Pipeline, error) {
 		p.stages = append(p.stages, delimiter{})
 	}
 	return p, nil
-}
-
-// regionOf returns the region of an ARN (arn:aws:firehose:REGION:...).
-func regionOf(arn, fallback string) string {
-	parts := strings.SplitN(arn, ":", 5)
-	if len(parts) == 5 && parts[3] != "" {
-		return parts[3]
-	}
-	return fallback
 }
 
 // stage is one processor. run transforms recs, reporting failed records to

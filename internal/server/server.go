@@ -39,6 +39,7 @@ type Server struct {
 	// session, when set, authenticates /_hydrant/ requests by a session
 	// (the console's cookie) when they carry no signature.
 	session func(*http.Request) bool
+	checks  healthChecks
 }
 
 // restRoute is a REST API: every path under prefix, signed for signingName.

@@ -35,6 +35,12 @@ type Options struct {
 	Logger    *slog.Logger
 	// OpenLog opens a stream's log in dir; nil means the local segment log.
 	OpenLog func(dir string) (buffer.Log, error)
+	// OpenPartitionLog opens the partition log of a dynamically partitioned
+	// stream (its records buffered by partition) in dir; nil means a local
+	// segment log. The default has no caps of its own: what it holds was
+	// accepted within MaxStreamBytes and Budget already, and a cap there
+	// could stop the records that fill the stream log from ever leaving it.
+	OpenPartitionLog func(dir string) (buffer.Log, error)
 	// CreateDelay keeps new streams in CREATING for this long, as AWS does
 	// for a few seconds; zero makes them ACTIVE as soon as their log is open.
 	CreateDelay time.Duration
@@ -52,6 +58,10 @@ type Options struct {
 	// Put fails with buffer.ErrFull. Both apply to the default OpenLog only.
 	MaxStreamBytes int64
 	Budget         *buffer.Budget
+	// Deleted, if set, is called with a stream's name once DeleteDeliveryStream
+	// has removed it, so that what is kept per stream outside the registry
+	// (the processing pipelines of Stages) can be dropped.
+	Deleted func(name string)
 }
 
 // Registry implements firehose.Backend over local files.
@@ -67,6 +77,7 @@ type entry struct {
 	mu      sync.Mutex // serializes Update/Delete of this stream
 	info    firehose.StreamInfo
 	log     buffer.Log
+	parts   buffer.Log // the partition log; nil without dynamic partitioning
 	deliver *deliver.Deliverer
 	dir     string
 }
@@ -86,6 +97,12 @@ func Open(opts Options) (*Registry, error) {
 		lg := opts.Logger
 		opts.OpenLog = func(dir string) (buffer.Log, error) {
 			return buffer.Open(dir, buffer.Options{Logger: lg, MaxBytes: opts.MaxStreamBytes, Budget: opts.Budget})
+		}
+	}
+	if opts.OpenPartitionLog == nil {
+		lg := opts.Logger
+		opts.OpenPartitionLog = func(dir string) (buffer.Log, error) {
+			return buffer.Open(dir, buffer.Options{Logger: lg})
 		}
 	}
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
@@ -144,9 +161,24 @@ func streamDir(root, name string) string { return filepath.Join(root, dirPrefix+
 
 // activate opens the stream's log, marks it ACTIVE and starts delivery.
 func (r *Registry) activate(e *entry) error {
+	spec, err := firehose.Spec(e.info)
+	if err != nil {
+		return fmt.Errorf("open stream %s: %w", e.info.Name, err)
+	}
 	lg, err := r.opts.OpenLog(filepath.Join(e.dir, "log"))
 	if err != nil {
 		return fmt.Errorf("open log of stream %s: %w", e.info.Name, err)
+	}
+	if spec.Partitioning.Enabled {
+		// Earlier versions spooled one batch's partitions here; what a
+		// spool held is in the stream log still.
+		_ = os.RemoveAll(filepath.Join(e.dir, "spool"))
+		parts, err := r.opts.OpenPartitionLog(filepath.Join(e.dir, "partitions"))
+		if err != nil {
+			_ = lg.Close()
+			return fmt.Errorf("open partition log of stream %s: %w", e.info.Name, err)
+		}
+		e.parts = parts
 	}
 	e.log = lg
 	if e.info.Status != firehose.StatusActive {
@@ -156,14 +188,14 @@ func (r *Registry) activate(e *entry) error {
 		}
 	}
 	e.deliver = deliver.Start(deliver.Config{
-		Stream:   e.info,
+		Stream:   spec,
 		Log:      lg,
 		Store:    r.opts.Store,
 		Logger:   r.log,
 		Observer: r.opts.Observer,
 		Stages:   r.opts.Stages,
-		// Partition spools live with the stream and go with it on delete.
-		SpoolDir:      filepath.Join(e.dir, "spool"),
+		// Partition buffers live with the stream and go with it on delete.
+		PartitionLog:  e.parts,
 		MaxPartitions: r.opts.MaxPartitions,
 	})
 	return nil
@@ -297,8 +329,10 @@ func (r *Registry) Delete(ctx context.Context, name string) error {
 	if e.deliver != nil {
 		e.deliver.Stop()
 	}
-	if e.log != nil {
-		_ = e.log.Close()
+	_ = e.closeLogs()
+	if r.opts.Deleted != nil {
+		// The loop is stopped: nothing builds a pipeline for it any more.
+		r.opts.Deleted(name)
 	}
 	if err := os.RemoveAll(e.dir); err != nil {
 		return fmt.Errorf("remove stream %s: %w", name, err)
@@ -319,6 +353,11 @@ func (r *Registry) Update(ctx context.Context, name string, fn func(*firehose.St
 	if err := fn(&next); err != nil {
 		return err
 	}
+	// Delivery gets the configuration resolved once, here.
+	spec, err := firehose.Spec(next)
+	if err != nil {
+		return err
+	}
 	prev := e.info
 	e.info = next
 	if err := r.persist(e); err != nil {
@@ -326,7 +365,7 @@ func (r *Registry) Update(ctx context.Context, name string, fn func(*firehose.St
 		return err
 	}
 	if e.deliver != nil {
-		e.deliver.Update(next)
+		e.deliver.Update(spec)
 	}
 	return nil
 }
@@ -411,12 +450,21 @@ func (r *Registry) Close() error {
 		if e.deliver != nil {
 			e.deliver.Stop()
 		}
-		if e.log != nil {
-			if err := e.log.Close(); err != nil {
-				errs = append(errs, err)
-			}
+		if err := e.closeLogs(); err != nil {
+			errs = append(errs, err)
 		}
 		e.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}
+
+// closeLogs closes the stream's logs.
+func (e *entry) closeLogs() error {
+	var errs []error
+	for _, lg := range []buffer.Log{e.log, e.parts} {
+		if lg != nil {
+			errs = append(errs, lg.Close())
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -428,17 +476,42 @@ type Stats struct {
 	// Appended is the sequence number of the last acknowledged record (0
 	// when none was ever appended since the log's start).
 	Appended uint64 `json:"appended"`
-	// Delivered is the sequence number of the last record whose object is
-	// stored and committed.
+	// Delivered is the sequence number of the last record that left the
+	// stream log: stored in an object and committed or, with dynamic
+	// partitioning, moved into the partition buffers.
 	Delivered uint64 `json:"delivered"`
 	// BufferedRecords and BufferedBytes are what is acknowledged but not yet
-	// delivered; OldestUndelivered is the arrival of the oldest of it.
+	// delivered, in the stream log and in the partition buffers;
+	// OldestUndelivered is the arrival of the oldest of it.
 	BufferedRecords   int        `json:"bufferedRecords"`
 	BufferedBytes     int64      `json:"bufferedBytes"`
 	OldestUndelivered *time.Time `json:"oldestUndelivered,omitempty"`
 	// LogBytes is what the buffer holds on disk for it, frame overhead
 	// included: the figure --max-stream-buffer-bytes caps. It is reported
 	// only by logs that know it (the local segment log).
+	LogBytes int64 `json:"logBytes"`
+	// LostRecords and LostBytes are what damage on disk cost when the log
+	// was opened: acknowledged records that could not be read back, and the
+	// damaged bytes quarantined (docs/FORMAT.md, "Recovery at open").
+	// Reported only by logs that know it (the local segment log).
+	LostRecords int64 `json:"lostRecords,omitempty"`
+	LostBytes   int64 `json:"lostBytes,omitempty"`
+	// Partitions describes the partition buffers of a dynamically
+	// partitioned stream; nil for other streams.
+	Partitions *PartitionBuffers `json:"partitions,omitempty"`
+}
+
+// PartitionBuffers is what a dynamically partitioned stream holds in its
+// partition buffers (its partition log).
+type PartitionBuffers struct {
+	// Active is the number of destination partitions with records
+	// buffered, the figure the active-partition limit counts.
+	Active int `json:"active"`
+	// Records and Bytes are the records buffered in every partition (error
+	// output and S3 backup included) and their bytes after processing.
+	Records int   `json:"records"`
+	Bytes   int64 `json:"bytes"`
+	// LogBytes is what the partition log holds on disk, when it knows.
 	LogBytes int64 `json:"logBytes"`
 }
 
@@ -450,13 +523,16 @@ func (r *Registry) Stats(name string) (Stats, error) {
 	}
 	e.mu.Lock()
 	st := Stats{Name: e.info.Name, Status: e.info.Status}
-	lg := e.log
+	lg, parts, dl := e.log, e.parts, e.deliver
 	e.mu.Unlock()
 	if lg == nil {
 		return st, nil
 	}
 	if sized, ok := lg.(interface{ BufferedBytes() int64 }); ok {
 		st.LogBytes = sized.BufferedBytes()
+	}
+	if damaged, ok := lg.(interface{ Lost() (int64, int64) }); ok {
+		st.LostRecords, st.LostBytes = damaged.Lost()
 	}
 	upto, _ := lg.Committed()
 	b := lg.Backlog(upto)
@@ -469,7 +545,50 @@ func (r *Registry) Stats(name string) (Stats, error) {
 		oldest := b.Oldest
 		st.OldestUndelivered = &oldest
 	}
+	if parts != nil && dl != nil {
+		addPartitionStats(&st, parts, dl.PartitionStats())
+	}
 	return st, nil
+}
+
+// addPartitionStats adds what the partition buffers hold to st.
+func addPartitionStats(st *Stats, parts buffer.Log, ps deliver.PartitionStats) {
+	pb := &PartitionBuffers{Active: ps.Partitions, Records: ps.Records, Bytes: ps.Bytes}
+	if sized, ok := parts.(interface{ BufferedBytes() int64 }); ok {
+		pb.LogBytes = sized.BufferedBytes()
+	}
+	st.Partitions = pb
+	st.BufferedRecords += ps.Records
+	st.BufferedBytes += ps.Bytes
+	if !ps.Oldest.IsZero() && (st.OldestUndelivered == nil || ps.Oldest.Before(*st.OldestUndelivered)) {
+		oldest := ps.Oldest
+		st.OldestUndelivered = &oldest
+	}
+}
+
+// Health reports every stream whose log refuses records because writes
+// fail (a full disk, a failed write or fsync), one error per stream joined
+// with errors.Join, or nil when none does. It is the buffer's readiness
+// check behind /_hydrant/health: the logs retry on their own, so it clears
+// once the cause has (a full disk once space returns) without a Put having
+// to try. Logs that cannot tell are taken as healthy.
+func (r *Registry) Health() error {
+	var errs []error
+	for _, name := range r.Names() {
+		e, err := r.get(name)
+		if err != nil {
+			continue // deleted since Names
+		}
+		e.mu.Lock()
+		lg := e.log
+		e.mu.Unlock()
+		if w, ok := lg.(interface{ WriteError() error }); ok {
+			if err := w.WriteError(); err != nil {
+				errs = append(errs, fmt.Errorf("stream %s refuses records: %w", name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Names returns the names of every stream, sorted.

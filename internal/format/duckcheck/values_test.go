@@ -356,3 +356,50 @@ func TestDuckDBReadsWideAndLarge(t *testing.T) {
 		t.Error("one row group")
 	}
 }
+
+// TestDuckDBReadsStringStatistics: a string column's chunk statistics as
+// DuckDB reads them, for PLAIN and dictionary pages; an empty string is a
+// minimum like any other, so min_value is written for it (a reader
+// without it cannot skip the row group).
+func TestDuckDBReadsStringStatistics(t *testing.T) {
+	cols := []format.Column{{Name: "s", Type: "string"}, {Name: "v", Type: "varchar(3)"}}
+	cases := []struct {
+		name string
+		recs []string
+		want [][]string // per column: name, min_value, max_value
+	}{
+		{"empty smallest", []string{`{"s":"b","v":"b"}`, `{}`, `{"s":"","v":""}`, `{"s":"a","v":"a"}`}, [][]string{{"s", "", "b"}, {"v", "", "b"}}},
+		{"only empty", []string{`{"s":"","v":""}`, `{"s":"","v":""}`}, [][]string{{"s", "", ""}, {"v", "", ""}}},
+		{"no empty", []string{`{"s":"kiwi","v":"kiwi"}`, `{"s":"apple","v":"apple"}`}, [][]string{{"s", "apple", "kiwi"}, {"v", "app", "kiw"}}},
+	}
+	db := openDuck(t)
+	dir := t.TempDir()
+	for i, tc := range cases {
+		for j, o := range []format.ParquetOptions{{Dictionary: true}, {}, {WriterVersion: "V2", Dictionary: true}} {
+			p, err := format.NewParquet(cols, format.Deserializer{CaseInsensitive: true}, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			enc, _ := p.NewEncoder(&buf)
+			for _, r := range tc.recs {
+				if err := enc.Encode(deliver.Rec{Data: []byte(r)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := enc.Close(); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, fmt.Sprintf("stats-%d-%d.parquet", i, j))
+			if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			got := queryStrings(t, db, `SELECT path_in_schema, coalesce(stats_min_value, '<absent>'), coalesce(stats_max_value, '<absent>')
+				FROM parquet_metadata(?) ORDER BY column_id`, path)
+			want := tc.want
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("%s, options %+v: statistics %q, want %q", tc.name, o, got, want)
+			}
+		}
+	}
+}

@@ -12,12 +12,17 @@ import path from 'node:path';
 import util from 'node:util';
 import { pathToFileURL } from 'node:url';
 
-const address = process.env.AWS_LAMBDA_RUNTIME_API || '';
+// host:port, then the instance's secret path segment hydrant requires on
+// every request (/SECRET/2018-06-01/runtime/...).
+const api = process.env.AWS_LAMBDA_RUNTIME_API || '';
+const slash = api.indexOf('/');
+const address = slash < 0 ? api : api.slice(0, slash);
+const prefix = slash < 0 ? '' : api.slice(slash);
 const sep = address.lastIndexOf(':');
 const host = address.slice(0, sep);
 const port = Number(address.slice(sep + 1));
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-const BASE = '/2018-06-01/runtime';
+const BASE = prefix + '/2018-06-01/runtime';
 const root = process.env.LAMBDA_TASK_ROOT || process.cwd();
 
 function request(method, p, body, headers = {}) {

@@ -17,8 +17,10 @@ import sys
 import time
 import traceback
 
-API = os.environ["AWS_LAMBDA_RUNTIME_API"]
-BASE = "/2018-06-01/runtime"
+# host:port, then the instance's secret path segment hydrant requires on
+# every request (/SECRET/2018-06-01/runtime/...).
+API, _, PREFIX = os.environ["AWS_LAMBDA_RUNTIME_API"].partition("/")
+BASE = ("/" + PREFIX if PREFIX else "") + "/2018-06-01/runtime"
 TASK_ROOT = os.environ.get("LAMBDA_TASK_ROOT", os.getcwd())
 
 

@@ -2,13 +2,15 @@
 // hydrant's tests and benchmarks of provided.al2023 functions: a Firehose
 // data-transformation function that upper-cases each record. A record
 // whose data is "fail" is marked ProcessingFailed; one whose data is
-// "panic" makes the invocation fail with a function error.
+// "panic" makes the invocation fail with a function error; one whose data
+// is "wait URL" GETs URL first (tests hold an invocation in flight so).
 package main
 
 import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -17,6 +19,11 @@ import (
 func handle(_ context.Context, ev events.KinesisFirehoseEvent) (events.KinesisFirehoseResponse, error) {
 	out := events.KinesisFirehoseResponse{Records: make([]events.KinesisFirehoseResponseRecord, 0, len(ev.Records))}
 	for _, r := range ev.Records {
+		if u, ok := bytes.CutPrefix(r.Data, []byte("wait ")); ok {
+			if resp, err := http.Get(string(u)); err == nil {
+				_ = resp.Body.Close()
+			}
+		}
 		switch string(r.Data) {
 		case "panic":
 			return out, errors.New("asked to fail")
