@@ -411,6 +411,21 @@ func TestS3APIConfinement(t *testing.T) {
 			t.Errorf("GET %s = %d %s", p, resp.StatusCode, body)
 		}
 	}
+	// The one limit of keys as file paths: a key cannot be an object and a
+	// folder of others at once; refused, and nothing replaced.
+	try(c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("jail"), Key: aws.String("file"), Body: strings.NewReader("f")})).must(t)
+	try(c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("jail"), Key: aws.String("dir/x"), Body: strings.NewReader("x")})).must(t)
+	for key, want := range map[string]string{"file/child": "ObjectParentIsFile", "dir": "ExistingObjectIsDirectory"} {
+		_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("jail"), Key: aws.String(key), Body: strings.NewReader("y")})
+		if code, msg := apiErrorCode(err); code != want || !strings.Contains(msg, "FORMAT.md") {
+			t.Errorf("PutObject(%q) = %v; want %s explaining the layout", key, err, want)
+		}
+	}
+	if got, _ := getBody(t, c, &s3.GetObjectInput{Bucket: aws.String("jail"), Key: aws.String("file")}); got != "f" {
+		t.Errorf("file = %q after the refused put", got)
+	}
+	try(c.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String("jail"), Delete: &types.Delete{Objects: []types.ObjectIdentifier{{Key: aws.String("file")}, {Key: aws.String("dir/x")}}}})).must(t)
+
 	if err := os.Symlink(secret, filepath.Join(s.DataDir, "buckets", "jail", "link")); err != nil {
 		t.Fatal(err)
 	}
