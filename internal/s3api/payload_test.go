@@ -102,3 +102,16 @@ func TestParseRange(t *testing.T) {
 		}
 	}
 }
+
+func TestHostBucket(t *testing.T) {
+	for host, want := range map[string]string{
+		"localhost:4566": "", "127.0.0.1:4566": "", "s3.localhost:4566": "", "s3.us-east-1.localhost": "",
+		"logs.localhost:4566": "logs", "my.dotted.bucket.localhost": "my.dotted.bucket",
+		"logs.s3.localhost:4566": "logs", "logs.s3.eu-west-1.localhost:4566": "logs", "LOGS.localhost.": "logs",
+	} {
+		got, ok := hostBucket(host)
+		if got != want || ok != (want != "") {
+			t.Errorf("hostBucket(%q) = %q, %v; want %q", host, got, ok, want)
+		}
+	}
+}

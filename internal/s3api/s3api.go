@@ -174,7 +174,8 @@ func (a *API) target(r *http.Request) (bucket, key string, err error) {
 }
 
 // hostBucket reads the bucket of a virtual-hosted request: the labels in
-// front of ".localhost".
+// front of ".localhost", or of ".s3.localhost" and ".s3.REGION.localhost"
+// when the client's endpoint names S3 (http://s3.localhost:4566).
 func hostBucket(host string) (string, bool) {
 	h := host
 	if hh, _, err := net.SplitHostPort(host); err == nil {
@@ -186,9 +187,12 @@ func hostBucket(host string) (string, bool) {
 		return "", false
 	}
 	// An S3 endpoint's own name (s3.localhost, s3.us-east-1.localhost)
-	// is not a bucket.
-	if b == "s3" || strings.HasPrefix(b, "s3.") && !strings.Contains(strings.TrimPrefix(b, "s3."), ".") {
-		return "", false
+	// is not a bucket; in front of it is one.
+	labels := strings.Split(b, ".")
+	for i := len(labels) - 1; i >= 0 && i >= len(labels)-2; i-- {
+		if labels[i] == "s3" {
+			return strings.Join(labels[:i], "."), i > 0
+		}
 	}
 	return b, true
 }
