@@ -122,6 +122,18 @@ func TestS3APISDK(t *testing.T) {
 				aws.ToString(out.CacheControl) != "max-age=60" || aws.ToString(out.ChecksumSHA256) != aws.ToString(put.ChecksumSHA256) {
 				t.Fatalf("GetObject = %q %+v", body, out)
 			}
+			// Digests that do not match the body: nothing is stored.
+			if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: &b, Key: aws.String("bad-digest"), Body: strings.NewReader("abc"),
+				ContentMD5: aws.String("1B2M2Y8AsgTpgAmY7PhCfg==")}); s3ErrCode(err) != "BadDigest" {
+				t.Errorf("PutObject with another body's Content-MD5 = %v; want BadDigest", err)
+			}
+			if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: &b, Key: aws.String("bad-digest"), Body: strings.NewReader("abc"),
+				ChecksumCRC32C: aws.String("AAAAAA==")}); s3ErrCode(err) != "BadDigest" {
+				t.Errorf("PutObject with a wrong CRC32C = %v; want BadDigest", err)
+			}
+			if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &b, Key: aws.String("bad-digest")}); err == nil {
+				t.Error("an object whose digest did not match was stored")
+			}
 			// Ranges.
 			for rg, want := range map[string]string{"bytes=0-4": "hello", "bytes=7-": "world", "bytes=-5": "world", "bytes=7-100": "world"} {
 				got, out := getBody(t, c, &s3.GetObjectInput{Bucket: &b, Key: aws.String("dir/hello.txt"), Range: aws.String(rg)})
