@@ -13,11 +13,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hydrant-io/hydrant/internal/cluster"
 	"github.com/hydrant-io/hydrant/internal/deliver"
 	"github.com/hydrant-io/hydrant/internal/firehose"
 	"github.com/hydrant-io/hydrant/internal/metrics"
 	"github.com/hydrant-io/hydrant/internal/objstore"
 	"github.com/hydrant-io/hydrant/internal/server"
+	"github.com/hydrant-io/hydrant/internal/state"
 	"github.com/hydrant-io/hydrant/internal/stream"
 )
 
@@ -37,7 +39,9 @@ type serveConfig struct {
 	security    securityConfig
 	functions   functionFlags
 	transforms  transformFlags
+	cluster     cluster.Flags
 	identity    identityFlags
+	logs        logsFlags
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -58,7 +62,9 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	c.security.register(fs)
 	c.functions.register(fs)
 	c.transforms.register(fs)
+	c.cluster.Register(fs)
 	c.identity.register(fs)
+	c.logs.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -69,6 +75,9 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 		return c, err
 	}
 	if err := c.transforms.check(); err != nil {
+		return c, err
+	}
+	if err := c.cluster.Check(); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
@@ -125,6 +134,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := os.MkdirAll(c.dataDir, 0o755); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
+	// In a cluster, streams, their logs and their delivery are shared
+	// with the other nodes; without the flags, nothing of it runs.
+	var cl *cluster.Cluster
+	if c.cluster.Enabled() {
+		if cl, err = openCluster(ctx, c, sec, log); err != nil {
+			return err
+		}
+		defer cl.Close()
+	}
 	store, err := objstore.NewLocal(filepath.Join(c.dataDir, "buckets"), log)
 	if err != nil {
 		return err
@@ -133,7 +151,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	conv, err := openConversion(c.dataDir, c.region, c.accountID, log)
+	// What the APIs create is kept in the data dir, or, in a cluster, in
+	// the state every node shares.
+	var shared state.Store
+	if cl != nil {
+		shared = cl.State
+	}
+	conv, err := openConversion(ctx, c.dataDir, c.region, c.accountID, shared, log)
 	if err != nil {
 		return err
 	}
@@ -141,9 +165,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Logs close after functions and the registry, which write to them.
+	cwl, err := openLogs(c.logs, c.dataDir, c.region, c.accountID, log)
+	if err != nil {
+		return err
+	}
+	defer cwl.close(log)
 	// Functions close after the registry (deferred first): delivery may be
 	// invoking them until it stops.
-	funcs, err := openFunctions(ctx, c.functions, c.dataDir, c.region, c.accountID, c.listen, sec.scheme(), ident, log)
+	funcs, err := openFunctions(ctx, c.functions, c.dataDir, c.region, c.accountID, c.listen, sec.scheme(), ident, shared, cwl.functions, log)
 	if err != nil {
 		return err
 	}
@@ -158,7 +188,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		StreamLimit: int64(c.buffers.maxStream),
 	})
 	procs := newProcessing(funcs.invoker, c.functions.concurrency, c.region, log, mx)
-	reg, err = stream.Open(stream.Options{
+	so := stream.Options{
 		Dir:            filepath.Join(c.dataDir, "streams"),
 		Region:         c.region,
 		AccountID:      c.accountID,
@@ -171,7 +201,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		Stages:         deliver.CombineStages(procs.Pipeline, conv.formats),
 		MaxPartitions:  c.transforms.maxPartitions,
 		Deleted:        procs.Forget,
-	})
+		ErrorLog:       cwl.firehose,
+	}
+	if cl != nil {
+		so.State, so.Logs, so.Clustered = cl.State, cl.Logs, true
+	}
+	reg, err = stream.Open(so)
 	if err != nil {
 		return err
 	}
@@ -180,6 +215,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			log.Error("close streams", "err", err)
 		}
 	}()
+	if cl != nil {
+		if err := cl.Start(ctx, reg); err != nil {
+			return err
+		}
+		// First at shutdown: hand the streams to the other nodes.
+		defer cl.Leave(context.Background())
+	}
 	fh, err := firehose.NewService(reg, firehose.Options{Region: c.region, AccountID: c.accountID, Logger: log, Metrics: mx, Roles: ident.firehoseRoles(),
 		Features: transformFeatures(firehose.Features{FormatConversion: true})})
 	if err != nil {
@@ -198,6 +240,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	srv.SetS3(newS3API(store, objects, sec, srv, c.region, c.accountID, log))
 	srv.AddService(conv.glue.API())
 	ident.register(srv)
+	cwl.register(srv)
 	srv.Handle("GET /_hydrant/streams", stream.StatsHandler(reg))
 	srv.Handle("GET /_hydrant/streams/{name}", stream.StatsHandler(reg))
 	srv.Handle("POST /_hydrant/streams/{name}/flush", stream.FlushHandler(reg))
@@ -205,6 +248,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	srv.HandlePublic("GET /_hydrant/metrics", mx.Handler())
+	if cl != nil {
+		srv.Handle("GET /_hydrant/cluster", cl.Handler())
+		srv.AddHealthCheck("cluster", cl.Health)
+	}
 	funcs.register(srv)
 
 	ln, err := net.Listen("tcp", c.listen)
@@ -217,6 +264,29 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	err = srv.Serve(ctx, ln, 10*time.Second)
 	log.Info("hydrant stopped")
 	return err
+}
+
+// openCluster starts or joins the NATS cluster (--cluster-listen, --nats)
+// and waits for JetStream, up to two minutes: the other nodes may be
+// starting too.
+func openCluster(ctx context.Context, c serveConfig, sec *security, log *slog.Logger) (*cluster.Cluster, error) {
+	creds := c.security.credentials
+	if creds == "" {
+		creds = os.Getenv("HYDRANT_CREDENTIALS")
+	}
+	octx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	return cluster.Open(octx, cluster.Options{
+		Flags:          c.cluster,
+		DataDir:        c.dataDir,
+		APIAddr:        sec.scheme() + "://" + c.listen,
+		Credentials:    creds,
+		TLS:            sec.tls,
+		Insecure:       c.security.insecure,
+		MaxStreamBytes: int64(c.buffers.maxStream),
+		MaxStore:       int64(c.buffers.maxTotal),
+		Logger:         log,
+	})
 }
 
 // startCPUProfile starts profiling the process into path; stop ends the

@@ -99,7 +99,7 @@ func TestServeConfig(t *testing.T) {
 // runBinary runs hydrant with args and returns its output and exit code.
 func runBinary(t *testing.T, stdin []byte, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
 	if stdin != nil {

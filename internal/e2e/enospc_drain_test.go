@@ -30,8 +30,7 @@ func TestDiskFullDeliveryMakesRoom(t *testing.T) {
 	mnt := mountTmpfs(t, 16<<20)
 	endpoint, stopS3, restartS3 := s3test.Start(t)
 	s3test.CreateBucket(t, endpoint, "drain")
-	setS3Env(t)
-	s := &server{t: t, DataDir: filepath.Join(mnt, "data"), args: []string{"--s3-endpoint", endpoint, "--s3-path-style"}}
+	s := &server{t: t, DataDir: filepath.Join(mnt, "data"), args: []string{"--s3-endpoint", endpoint, "--s3-path-style"}, Env: s3Env()}
 	s.start()
 	t.Cleanup(func() {
 		s.Stop()

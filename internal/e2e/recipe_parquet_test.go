@@ -30,7 +30,7 @@ func TestRecipeParquet(t *testing.T) {
 	aws := requireTool(t, "aws")
 	requireTool(t, "python3")
 	s := startServer(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	run := func(args ...string) string {
 		t.Helper()

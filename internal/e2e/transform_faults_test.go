@@ -24,7 +24,7 @@ type transformEnv struct {
 func newTransformEnv(t *testing.T) *transformEnv {
 	aws := requireTool(t, "aws")
 	requireTool(t, "python3")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	t.Cleanup(cancel)
 	return &transformEnv{t: t, s: startServer(t), aws: aws, ctx: ctx}
 }

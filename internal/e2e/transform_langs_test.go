@@ -70,7 +70,7 @@ func TestTransformLanguages(t *testing.T) {
 	}
 	s := startServer(t)
 	lc, fc := lambdaClient(s), sdkClient(s)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
