@@ -254,6 +254,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	srv.AddHealthCheck("buffer", reg.Health)
 	sec.install(srv)
 	srv.AddService(fh.API())
+	srv.SetS3(newS3API(store, objects, sec, srv, c.region, c.accountID, log))
 	srv.AddService(conv.glue.API())
 	ident.register(srv)
 	cwl.register(srv)
