@@ -113,15 +113,16 @@ var macros = []string{
 		WHEN 'minute' THEN INTERVAL 1 MINUTE WHEN 'hour' THEN INTERVAL 1 HOUR WHEN 'day' THEN INTERVAL 1 DAY
 		WHEN 'week' THEN INTERVAL 7 DAY WHEN 'month' THEN INTERVAL 1 MONTH WHEN 'quarter' THEN INTERVAL 3 MONTH
 		WHEN 'year' THEN INTERVAL 1 YEAR ELSE error('Invalid unit: ' || u) END`,
-	`CREATE MACRO trino_date_add(u, n, x DATE) AS CAST(x + n * trino_interval(u) AS DATE), (u, n, x) AS x + n * trino_interval(u)`,
+	`CREATE MACRO trino_date_add(u, n, x DATE) AS CAST(x + n * trino_interval(u) AS DATE),
+		(u, n, x TIMESTAMP) AS x + n * trino_interval(u), (u, n, x TIMESTAMPTZ) AS x + n * trino_interval(u)`,
 	`CREATE MACRO trino_json_extract_scalar(j, p) AS CASE WHEN json_valid(j) THEN
 		(CASE WHEN json_type(j, p) IN ('OBJECT', 'ARRAY') THEN NULL ELSE json_extract_string(j, p) END) END`,
 	`CREATE MACRO trino_json_extract(j, p) AS CASE WHEN json_valid(j) THEN json_extract(j, p) END`,
 	`CREATE MACRO trino_json_array_length(j) AS CASE WHEN json_valid(j) AND json_type(j) = 'ARRAY' THEN json_array_length(j) END`,
 	`CREATE MACRO trino_json_size(j, p) AS CASE WHEN json_valid(j) THEN (CASE json_type(j, p) WHEN 'ARRAY' THEN json_array_length(j, p)
 		WHEN 'OBJECT' THEN len(json_keys(j, p)) WHEN NULL THEN NULL ELSE 0 END) END`,
-	`CREATE MACRO trino_to_iso8601(x DATE) AS strftime(x, '%Y-%m-%d'), (x TIMESTAMPTZ) AS strftime(x, '%Y-%m-%dT%H:%M:%S.%gZ'),
-		(x) AS strftime(x, '%Y-%m-%dT%H:%M:%S.%g')`,
+	`CREATE MACRO trino_to_iso8601(x DATE) AS strftime(x, '%Y-%m-%d'), (x TIMESTAMP) AS strftime(x, '%Y-%m-%dT%H:%M:%S.%g'),
+		(x TIMESTAMPTZ) AS strftime(x, '%Y-%m-%dT%H:%M:%S.%gZ')`,
 }
 
 // open starts DuckDB once: external access off except for the bucket

@@ -94,7 +94,7 @@ var functions = map[string]fn{
 	"is_infinite": rename("isinf"), "nan": t0("'NaN'::DOUBLE"), "infinity": t0("'Infinity'::DOUBLE"),
 	// Dates and times (the session time zone is UTC, as in Athena).
 	"now": t0("current_timestamp"), "date_trunc": rename("trino_date_trunc"),
-	"date_add":               t3("($3 + $2 * trino_interval($1))"),
+	"date_add":               t3("trino_date_add($1, $2, $3)"),
 	"date_diff":              t3("date_sub($1, $2, $3)"),
 	"from_unixtime":          t1("to_timestamp($1)"),
 	"to_unixtime":            t1("epoch($1)"),
@@ -106,7 +106,7 @@ var functions = map[string]fn{
 	"year":                   same, "quarter": same, "month": same, "week": same, "week_of_year": rename("week"),
 	"day": same, "day_of_month": rename("day"), "day_of_week": rename("isodow"), "dow": rename("isodow"),
 	"day_of_year": rename("dayofyear"), "doy": rename("dayofyear"), "year_of_week": rename("isoyear"),
-	"yow": rename("isoyear"), "hour": same, "minute": same, "second": same, "millisecond": same,
+	"yow": rename("isoyear"), "hour": same, "minute": same, "second": same, "millisecond": t1("millisecond($1) % 1000"),
 	"last_day_of_month": rename("last_day"),
 	"current_timezone":  t0("'UTC'"),
 	// JSON.

@@ -228,7 +228,7 @@ func (r *rewriter) walk(e *emitter, i, end int, top, exprOnly bool) error {
 			}
 			i = n
 			continue
-		case t.kind == tIdent && lw == "from" && !exprOnly:
+		case t.kind == tIdent && lw == "from" && !exprOnly && !(i > 0 && toks[i-1].is("distinct")):
 			e.w("FROM")
 			inFrom, expectTable = true, true
 			if blk == nil {
@@ -648,7 +648,7 @@ func (r *rewriter) selectList(e *emitter, i, end int) (int, error) {
 			stop = j + 1
 			continue
 		}
-		if t.is("from") || t.kind == tIdent && clauseEnd[t.lower()] {
+		if t.is("from") && !(stop > 0 && toks[stop-1].is("distinct")) || t.kind == tIdent && clauseEnd[t.lower()] {
 			break
 		}
 		stop++

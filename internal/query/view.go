@@ -193,7 +193,7 @@ func (en *Engine) readSelect(ctx context.Context, conn *sql.Conn, format string,
 			have[c.name] = c.typ
 		}
 		ignore := strings.EqualFold(serde["ignore.malformed.json"], "true")
-		from = fmt.Sprintf("read_json(%s, format = 'auto', records = true, columns = {%s}, compression = 'auto', maximum_object_size = 16777216, ignore_errors = %t)",
+		from = fmt.Sprintf("read_json(%s, format = 'auto', records = true, columns = {%s}, maximum_object_size = 16777216, ignore_errors = %t)",
 			fileList(files), strings.Join(spec, ", "), ignore)
 		if hive {
 			from = strings.TrimSuffix(from, ")") + ", hive_partitioning = true)"
@@ -214,7 +214,7 @@ func (en *Engine) readSelect(ctx context.Context, conn *sql.Conn, format string,
 		if v, ok := serde["serialization.null.format"]; ok {
 			null = v
 		}
-		from = fmt.Sprintf("read_csv(%s, delim = %s, quote = %s, escape = %s, header = false, skip = %d, columns = {%s}, auto_detect = false, nullstr = %s, null_padding = true, strict_mode = false, compression = 'auto'",
+		from = fmt.Sprintf("read_csv(%s, delim = %s, quote = %s, escape = %s, header = false, skip = %d, columns = {%s}, auto_detect = false, nullstr = %s, null_padding = true, strict_mode = false",
 			fileList(files), quoteString(delim), quoteString(quote), quoteString(escape), skip, strings.Join(spec, ", "), quoteString(null))
 		if hive {
 			from += ", hive_partitioning = true"
@@ -260,7 +260,9 @@ func csvOptions(t *catalog.Table, serde map[string]string) (delim, quote, escape
 		lib = strings.ToLower(*sd.SerdeInfo.SerializationLibrary)
 	}
 	if strings.Contains(lib, "opencsvserde") {
-		delim, quote, escape = ",", `"`, `\`
+		// opencsv reads "" inside quotes as a quote; DuckDB has one escape
+		// character, so the default escape is the quote itself.
+		delim, quote, escape = ",", `"`, `"`
 		if v := serde["separatorChar"]; v != "" {
 			delim = v
 		}
