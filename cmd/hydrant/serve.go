@@ -35,6 +35,7 @@ type serveConfig struct {
 	stores      storeFlags
 	buffers     bufferFlags
 	security    securityConfig
+	query       queryFlags
 	functions   functionFlags
 	transforms  transformFlags
 }
@@ -57,6 +58,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	c.security.register(fs)
 	c.functions.register(fs)
 	c.transforms.register(fs)
+	c.query.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -67,6 +69,9 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 		return c, err
 	}
 	if err := c.transforms.check(); err != nil {
+		return c, err
+	}
+	if err := c.query.check(); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
@@ -190,6 +195,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	sec.install(srv)
 	srv.AddService(fh.API())
 	srv.AddService(conv.glue.API())
+	sqlEng, err := openSQL(c.query, c.dataDir, c.region, c.accountID, conv.catalog, store, objects, log)
+	if err != nil {
+		return err
+	}
+	defer sqlEng.close(log)
+	srv.AddService(sqlEng.athena.API())
 	srv.Handle("GET /_hydrant/streams", stream.StatsHandler(reg))
 	srv.Handle("GET /_hydrant/streams/{name}", stream.StatsHandler(reg))
 	srv.Handle("POST /_hydrant/streams/{name}/flush", stream.FlushHandler(reg))
