@@ -289,11 +289,11 @@ func (s *Service) run(ctx context.Context, id string) {
 	}()
 	select {
 	case s.slots <- struct{}{}:
-		defer func() { <-s.slots }()
 	case <-ctx.Done():
 		s.finish(id, ctx, nil, Outcome{})
 		return
 	}
+	release := func() { <-s.slots }
 	var q Query
 	s.update(id, func(e *Execution) {
 		e.State, e.Started = StateRunning, s.o.Now()
@@ -303,21 +303,44 @@ func (s *Service) run(ctx context.Context, id string) {
 	defer cancel()
 	sp, err := newSpool(filepath.Join(s.o.TempDir, id+".result"), s.o.MaxResultBytes)
 	if err != nil {
+		release()
 		s.finish(id, tctx, err, Outcome{})
 		return
 	}
-	defer os.Remove(sp.f.Name())
-	out, err := s.o.Engine.Run(tctx, q, sp)
-	if cerr := sp.close(); err == nil {
-		err = cerr
+	type result struct {
+		out Outcome
+		err error
 	}
-	if err == nil && !sp.begun {
-		err = sp.Begin(nil, false)
+	done := make(chan result, 1)
+	go func() {
+		out, err := s.o.Engine.Run(tctx, q, sp)
+		done <- result{out, err}
+	}()
+	// Cleanup waits for the engine, which may take a while to notice a
+	// cancellation; the query's state does not.
+	cleanup := func(r result) (Outcome, error) {
+		defer release()
+		defer os.Remove(sp.f.Name())
+		err := r.err
+		if cerr := sp.close(); err == nil {
+			err = cerr
+		}
+		if err == nil && !sp.begun {
+			err = sp.Begin(nil, false)
+		}
+		if err == nil && tctx.Err() == nil {
+			err = s.storeResult(tctx, id, sp, r.out)
+		}
+		return r.out, err
 	}
-	if err == nil && tctx.Err() == nil {
-		err = s.storeResult(tctx, id, sp, out)
+	select {
+	case r := <-done:
+		out, err := cleanup(r)
+		s.finish(id, tctx, err, out)
+	case <-tctx.Done():
+		s.finish(id, tctx, nil, Outcome{})
+		go func() { _, _ = cleanup(<-done) }()
 	}
-	s.finish(id, tctx, err, out)
 }
 
 var errTimeout = errors.New("query timeout")

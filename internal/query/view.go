@@ -193,7 +193,7 @@ func (en *Engine) readSelect(ctx context.Context, conn *sql.Conn, format string,
 			have[c.name] = c.typ
 		}
 		ignore := strings.EqualFold(serde["ignore.malformed.json"], "true")
-		from = fmt.Sprintf("read_json(%s, format = 'auto', records = true, columns = {%s}, maximum_object_size = 16777216, ignore_errors = %t)",
+		from = fmt.Sprintf("read_json(%s, format = 'auto', records = true, columns = {%s}, maximum_object_size = 2097152, ignore_errors = %t)",
 			fileList(files), strings.Join(spec, ", "), ignore)
 		if hive {
 			from = strings.TrimSuffix(from, ")") + ", hive_partitioning = true)"
