@@ -43,12 +43,14 @@ type functions struct {
 
 // openFunctions loads the hosted functions from <data-dir>/functions.
 // Functions reach hydrant's own APIs through AWS_ENDPOINT_URL.
-func openFunctions(ctx context.Context, f functionFlags, dataDir, region, accountID, listen, scheme string, log *slog.Logger) (*functions, error) {
-	svc, err := lambda.Open(lambda.Options{
+func openFunctions(ctx context.Context, f functionFlags, dataDir, region, accountID, listen, scheme string, ident *identity, log *slog.Logger) (*functions, error) {
+	opts := lambda.Options{
 		Dir: filepath.Join(dataDir, "functions"), Region: region, AccountID: accountID, Logger: log,
 		Python: f.python, Node: f.node, Concurrency: f.concurrency,
 		EndpointURL: scheme + "://" + loopbackAddr(listen),
-	})
+	}
+	ident.functionOptions(&opts)
+	svc, err := lambda.Open(opts)
 	if err != nil {
 		return nil, err
 	}

@@ -38,6 +38,7 @@ type serveConfig struct {
 	query       queryFlags
 	functions   functionFlags
 	transforms  transformFlags
+	identity    identityFlags
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -59,6 +60,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	c.functions.register(fs)
 	c.transforms.register(fs)
 	c.query.register(fs)
+	c.identity.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -140,9 +142,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	ident, err := openIdentity(c.identity, c.dataDir, c.accountID, sec, log)
+	if err != nil {
+		return err
+	}
 	// Functions close after the registry (deferred first): delivery may be
 	// invoking them until it stops.
-	funcs, err := openFunctions(ctx, c.functions, c.dataDir, c.region, c.accountID, c.listen, sec.scheme(), log)
+	funcs, err := openFunctions(ctx, c.functions, c.dataDir, c.region, c.accountID, c.listen, sec.scheme(), ident, log)
 	if err != nil {
 		return err
 	}
@@ -179,7 +185,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			log.Error("close streams", "err", err)
 		}
 	}()
-	fh, err := firehose.NewService(reg, firehose.Options{Region: c.region, AccountID: c.accountID, Logger: log, Metrics: mx,
+	fh, err := firehose.NewService(reg, firehose.Options{Region: c.region, AccountID: c.accountID, Logger: log, Metrics: mx, Roles: ident.firehoseRoles(),
 		Features: transformFeatures(firehose.Features{FormatConversion: true})})
 	if err != nil {
 		return err
@@ -201,6 +207,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer sqlEng.close(log)
 	srv.AddService(sqlEng.athena.API())
+	ident.register(srv)
 	srv.Handle("GET /_hydrant/streams", stream.StatsHandler(reg))
 	srv.Handle("GET /_hydrant/streams/{name}", stream.StatsHandler(reg))
 	srv.Handle("POST /_hydrant/streams/{name}/flush", stream.FlushHandler(reg))

@@ -55,6 +55,16 @@ type Options struct {
 	QueueWait time.Duration
 	// LogBytes bounds each function's kept log (default 1 MiB).
 	LogBytes int
+	// Roles, when set, must hold every function's Role (--require-roles).
+	Roles RoleChecker
+	// Credentials, when set, issues each instance's temporary credentials
+	// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) for the
+	// function's role, valid for d; hydrant's STS issues keys its verifier
+	// accepts, so functions can call hydrant's APIs under --credentials.
+	Credentials func(ctx context.Context, roleARN, sessionName string, d time.Duration) (Credentials, error)
+	// RevokeCredentials, when set, is told an instance's access key when
+	// the instance stops.
+	RevokeCredentials func(accessKeyID string)
 }
 
 func (o *Options) defaults() {
@@ -179,7 +189,7 @@ func (s *Service) snapshotOf(rec *record) *snapshot {
 	}
 	seq := s.snapSeq.Add(1)
 	return &snapshot{
-		name: c.FunctionName, arn: c.FunctionArn, runtime: c.Runtime, handler: c.Handler,
+		name: c.FunctionName, arn: c.FunctionArn, role: c.Role, runtime: c.Runtime, handler: c.Handler,
 		kind: kind, memory: c.MemorySize, timeout: time.Duration(c.Timeout) * time.Second, env: env,
 		codePath: s.store.codePath(c.FunctionName, rec.CodeFile),
 		taskDir:  filepath.Join(s.runDir, "task", c.FunctionName+"-"+strconv.FormatUint(seq, 10)),

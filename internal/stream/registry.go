@@ -35,6 +35,12 @@ type Options struct {
 	Logger    *slog.Logger
 	// OpenLog opens a stream's log in dir; nil means the local segment log.
 	OpenLog func(dir string) (buffer.Log, error)
+	// OpenPartitionLog opens the partition log of a dynamically partitioned
+	// stream (its records buffered by partition) in dir; nil means a local
+	// segment log. The default has no caps of its own: what it holds was
+	// accepted within MaxStreamBytes and Budget already, and a cap there
+	// could stop the records that fill the stream log from ever leaving it.
+	OpenPartitionLog func(dir string) (buffer.Log, error)
 	// CreateDelay keeps new streams in CREATING for this long, as AWS does
 	// for a few seconds; zero makes them ACTIVE as soon as their log is open.
 	CreateDelay time.Duration
@@ -71,6 +77,7 @@ type entry struct {
 	mu      sync.Mutex // serializes Update/Delete of this stream
 	info    firehose.StreamInfo
 	log     buffer.Log
+	parts   buffer.Log // the partition log; nil without dynamic partitioning
 	deliver *deliver.Deliverer
 	dir     string
 }
@@ -90,6 +97,12 @@ func Open(opts Options) (*Registry, error) {
 		lg := opts.Logger
 		opts.OpenLog = func(dir string) (buffer.Log, error) {
 			return buffer.Open(dir, buffer.Options{Logger: lg, MaxBytes: opts.MaxStreamBytes, Budget: opts.Budget})
+		}
+	}
+	if opts.OpenPartitionLog == nil {
+		lg := opts.Logger
+		opts.OpenPartitionLog = func(dir string) (buffer.Log, error) {
+			return buffer.Open(dir, buffer.Options{Logger: lg})
 		}
 	}
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
@@ -156,6 +169,17 @@ func (r *Registry) activate(e *entry) error {
 	if err != nil {
 		return fmt.Errorf("open log of stream %s: %w", e.info.Name, err)
 	}
+	if spec.Partitioning.Enabled {
+		// Earlier versions spooled one batch's partitions here; what a
+		// spool held is in the stream log still.
+		_ = os.RemoveAll(filepath.Join(e.dir, "spool"))
+		parts, err := r.opts.OpenPartitionLog(filepath.Join(e.dir, "partitions"))
+		if err != nil {
+			_ = lg.Close()
+			return fmt.Errorf("open partition log of stream %s: %w", e.info.Name, err)
+		}
+		e.parts = parts
+	}
 	e.log = lg
 	if e.info.Status != firehose.StatusActive {
 		e.info.Status = firehose.StatusActive
@@ -170,8 +194,8 @@ func (r *Registry) activate(e *entry) error {
 		Logger:   r.log,
 		Observer: r.opts.Observer,
 		Stages:   r.opts.Stages,
-		// Partition spools live with the stream and go with it on delete.
-		SpoolDir:      filepath.Join(e.dir, "spool"),
+		// Partition buffers live with the stream and go with it on delete.
+		PartitionLog:  e.parts,
 		MaxPartitions: r.opts.MaxPartitions,
 	})
 	return nil
@@ -305,9 +329,7 @@ func (r *Registry) Delete(ctx context.Context, name string) error {
 	if e.deliver != nil {
 		e.deliver.Stop()
 	}
-	if e.log != nil {
-		_ = e.log.Close()
-	}
+	_ = e.closeLogs()
 	if r.opts.Deleted != nil {
 		// The loop is stopped: nothing builds a pipeline for it any more.
 		r.opts.Deleted(name)
@@ -428,12 +450,21 @@ func (r *Registry) Close() error {
 		if e.deliver != nil {
 			e.deliver.Stop()
 		}
-		if e.log != nil {
-			if err := e.log.Close(); err != nil {
-				errs = append(errs, err)
-			}
+		if err := e.closeLogs(); err != nil {
+			errs = append(errs, err)
 		}
 		e.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}
+
+// closeLogs closes the stream's logs.
+func (e *entry) closeLogs() error {
+	var errs []error
+	for _, lg := range []buffer.Log{e.log, e.parts} {
+		if lg != nil {
+			errs = append(errs, lg.Close())
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -445,11 +476,13 @@ type Stats struct {
 	// Appended is the sequence number of the last acknowledged record (0
 	// when none was ever appended since the log's start).
 	Appended uint64 `json:"appended"`
-	// Delivered is the sequence number of the last record whose object is
-	// stored and committed.
+	// Delivered is the sequence number of the last record that left the
+	// stream log: stored in an object and committed or, with dynamic
+	// partitioning, moved into the partition buffers.
 	Delivered uint64 `json:"delivered"`
 	// BufferedRecords and BufferedBytes are what is acknowledged but not yet
-	// delivered; OldestUndelivered is the arrival of the oldest of it.
+	// delivered, in the stream log and in the partition buffers;
+	// OldestUndelivered is the arrival of the oldest of it.
 	BufferedRecords   int        `json:"bufferedRecords"`
 	BufferedBytes     int64      `json:"bufferedBytes"`
 	OldestUndelivered *time.Time `json:"oldestUndelivered,omitempty"`
@@ -463,6 +496,23 @@ type Stats struct {
 	// Reported only by logs that know it (the local segment log).
 	LostRecords int64 `json:"lostRecords,omitempty"`
 	LostBytes   int64 `json:"lostBytes,omitempty"`
+	// Partitions describes the partition buffers of a dynamically
+	// partitioned stream; nil for other streams.
+	Partitions *PartitionBuffers `json:"partitions,omitempty"`
+}
+
+// PartitionBuffers is what a dynamically partitioned stream holds in its
+// partition buffers (its partition log).
+type PartitionBuffers struct {
+	// Active is the number of destination partitions with records
+	// buffered, the figure the active-partition limit counts.
+	Active int `json:"active"`
+	// Records and Bytes are the records buffered in every partition (error
+	// output and S3 backup included) and their bytes after processing.
+	Records int   `json:"records"`
+	Bytes   int64 `json:"bytes"`
+	// LogBytes is what the partition log holds on disk, when it knows.
+	LogBytes int64 `json:"logBytes"`
 }
 
 // Stats reports a stream's buffer.
@@ -473,7 +523,7 @@ func (r *Registry) Stats(name string) (Stats, error) {
 	}
 	e.mu.Lock()
 	st := Stats{Name: e.info.Name, Status: e.info.Status}
-	lg := e.log
+	lg, parts, dl := e.log, e.parts, e.deliver
 	e.mu.Unlock()
 	if lg == nil {
 		return st, nil
@@ -495,7 +545,25 @@ func (r *Registry) Stats(name string) (Stats, error) {
 		oldest := b.Oldest
 		st.OldestUndelivered = &oldest
 	}
+	if parts != nil && dl != nil {
+		addPartitionStats(&st, parts, dl.PartitionStats())
+	}
 	return st, nil
+}
+
+// addPartitionStats adds what the partition buffers hold to st.
+func addPartitionStats(st *Stats, parts buffer.Log, ps deliver.PartitionStats) {
+	pb := &PartitionBuffers{Active: ps.Partitions, Records: ps.Records, Bytes: ps.Bytes}
+	if sized, ok := parts.(interface{ BufferedBytes() int64 }); ok {
+		pb.LogBytes = sized.BufferedBytes()
+	}
+	st.Partitions = pb
+	st.BufferedRecords += ps.Records
+	st.BufferedBytes += ps.Bytes
+	if !ps.Oldest.IsZero() && (st.OldestUndelivered == nil || ps.Oldest.Before(*st.OldestUndelivered)) {
+		oldest := ps.Oldest
+		st.OldestUndelivered = &oldest
+	}
 }
 
 // Health reports every stream whose log refuses records because writes
