@@ -9,6 +9,7 @@ import (
 
 	"github.com/hydrant-io/hydrant/internal/athena"
 	"github.com/hydrant-io/hydrant/internal/catalog"
+	"github.com/hydrant-io/hydrant/internal/crawler"
 	"github.com/hydrant-io/hydrant/internal/objstore"
 	"github.com/hydrant-io/hydrant/internal/query"
 )
@@ -77,4 +78,21 @@ func (s *sqlEngine) close(log *slog.Logger) {
 	if err := s.engine.Close(); err != nil {
 		log.Error("close query engine", "err", err)
 	}
+}
+
+// openCrawlers starts Glue's crawlers, their operations served under the
+// Glue API, reading Parquet schemas with the query engine.
+func openCrawlers(dataDir string, glue *catalog.Service, cat *catalog.Catalog, objects objstore.Store, en *query.Engine, log *slog.Logger) (*crawler.Service, error) {
+	st, err := crawler.NewFileStore(filepath.Join(dataDir, "crawlers"))
+	if err != nil {
+		return nil, err
+	}
+	c, err := crawler.New(crawler.Options{Catalog: cat, Objects: objects, Describe: en.DescribeParquet, State: st,
+		Model: glue.Model(), Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	glue.AddOps(c.Ops())
+	c.Run(30 * time.Second)
+	return c, nil
 }

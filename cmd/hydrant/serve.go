@@ -200,13 +200,18 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	srv.AddHealthCheck("buffer", reg.Health)
 	sec.install(srv)
 	srv.AddService(fh.API())
-	srv.AddService(conv.glue.API())
 	sqlEng, err := openSQL(c.query, c.dataDir, c.region, c.accountID, conv.catalog, store, objects, log)
 	if err != nil {
 		return err
 	}
 	defer sqlEng.close(log)
 	srv.AddService(sqlEng.athena.API())
+	crawlers, err := openCrawlers(c.dataDir, conv.glue, conv.catalog, objects, sqlEng.engine, log)
+	if err != nil {
+		return err
+	}
+	defer crawlers.Close()
+	srv.AddService(conv.glue.API())
 	ident.register(srv)
 	srv.Handle("GET /_hydrant/streams", stream.StatsHandler(reg))
 	srv.Handle("GET /_hydrant/streams/{name}", stream.StatsHandler(reg))
