@@ -315,3 +315,55 @@ func TestAthenaTablesAndLimits(t *testing.T) {
 		t.Fatalf("timeout: %s %s", qe.Status.State, aws.ToString(qe.Status.StateChangeReason))
 	}
 }
+
+// TestCrawlerThenQuery crawls what a stream delivered under Firehose's
+// plain yyyy/MM/dd/HH prefixes with the aws CLI (create-crawler,
+// start-crawler, get-crawler, get-crawler-metrics) and queries the table
+// the crawler made, its partitions as Glue names them.
+func TestCrawlerThenQuery(t *testing.T) {
+	awsCLI := requireTool(t, "aws")
+	s := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	fhc := sdkClient(s)
+	createStream(t, fhc, "logs", &types.ExtendedS3DestinationConfiguration{BucketARN: aws.String("arn:aws:s3:::weblogs"),
+		Prefix: aws.String("app/"), CompressionFormat: types.CompressionFormatGzip,
+		BufferingHints: &types.BufferingHints{SizeInMBs: aws.Int32(1), IntervalInSeconds: aws.Int32(60)}})
+	var batch []types.Record
+	for i := range 30 {
+		batch = append(batch, types.Record{Data: []byte(`{"path":"/` + string(rune('a'+i%3)) + `","status":200}` + "\n")})
+	}
+	if _, err := fhc.PutRecordBatch(ctx, &fh.PutRecordBatchInput{DeliveryStreamName: aws.String("logs"), Records: batch}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(s.URL+"/_hydrant/streams/logs/flush?wait=20s", "", nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("flush: %v", err)
+	}
+	resp.Body.Close()
+	cli := func(args ...string) string {
+		t.Helper()
+		out, errOut, code := s.cli(ctx, awsCLI, args...)
+		if code != 0 {
+			t.Fatalf("aws %s: %s%s", strings.Join(args, " "), out, errOut)
+		}
+		return out
+	}
+	cli("glue", "create-crawler", "--name", "weblogs", "--role", "arn:aws:iam::000000000000:role/glue",
+		"--database-name", "default", "--targets", `{"S3Targets":[{"Path":"s3://weblogs/app/"}]}`, "--schedule", "cron(0 * * * ? *)")
+	cli("glue", "start-crawler", "--name", "weblogs")
+	waitFor(t, 30*time.Second, "the crawl", func() bool {
+		return strings.TrimSpace(cli("glue", "get-crawler", "--name", "weblogs", "--query", "Crawler.State", "--output", "text")) == "READY"
+	})
+	if got := strings.TrimSpace(cli("glue", "get-crawler", "--name", "weblogs", "--query", "Crawler.LastCrawl.Status", "--output", "text")); got != "SUCCEEDED" {
+		t.Fatalf("last crawl %s", got)
+	}
+	if got := strings.TrimSpace(cli("glue", "get-crawler-metrics", "--crawler-name-list", "weblogs", "--query", "CrawlerMetricsList[0].TablesCreated", "--output", "text")); got != "1" {
+		t.Fatalf("tables created %s", got)
+	}
+	year := time.Now().UTC().Format("2006")
+	qe, rows := sdkQuery(t, athenaClient(s), "SELECT path, count(*) AS n FROM app WHERE partition_0 = '"+year+"' AND status = 200 GROUP BY path ORDER BY path")
+	if qe.Status.State != atypes.QueryExecutionStateSucceeded || fmtRows(rows) != "[[path n] [/a 10] [/b 10] [/c 10]]" {
+		t.Fatalf("crawled table: %s %s %v", qe.Status.State, aws.ToString(qe.Status.StateChangeReason), rows)
+	}
+}
