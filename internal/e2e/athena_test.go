@@ -3,10 +3,12 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +19,7 @@ import (
 	atypes "github.com/aws/aws-sdk-go-v2/service/athena/types"
 	fh "github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/aws-sdk-go-v2/service/firehose/types"
+	"github.com/aws/aws-sdk-go-v2/service/glue"
 )
 
 // athenaClient is an Athena client for s.
@@ -142,6 +145,7 @@ func queryRecipe(t *testing.T, s *server) {
 	if len(rows) != 1 || !strings.HasPrefix(rows[0][0], "year="+time.Now().UTC().Format("2006")+"/month=") {
 		t.Errorf("SHOW PARTITIONS: %v", rows)
 	}
+	outsideEngine(t, s)
 	if py, err := exec.LookPath("python3"); err == nil && exec.Command(py, "-c", "import boto3").Run() == nil {
 		cmd := exec.Command(py, "-c", boto3Athena)
 		cmd.Env = append(s.awsEnv(), "HYDRANT_URL="+s.URL)
@@ -365,5 +369,48 @@ func TestCrawlerThenQuery(t *testing.T) {
 	qe, rows := sdkQuery(t, athenaClient(s), "SELECT path, count(*) AS n FROM app WHERE partition_0 = '"+year+"' AND status = 200 GROUP BY path ORDER BY path")
 	if qe.Status.State != atypes.QueryExecutionStateSucceeded || fmtRows(rows) != "[[path n] [/a 10] [/b 10] [/c 10]]" {
 		t.Fatalf("crawled table: %s %s %v", qe.Status.State, aws.ToString(qe.Status.StateChangeReason), rows)
+	}
+}
+
+// outsideEngine reads the recipe's table the way an engine outside
+// hydrant does with a Glue metastore (Trino's Hive connector, Spark's
+// Glue client): the table and the partitions its WHERE needs come from
+// hydrant's Glue API (GetTable, GetPartitions with an Expression), the
+// files from their locations, read here by a DuckDB of the test's own.
+// The answer must be Athena's.
+func outsideEngine(t *testing.T, s *server) {
+	t.Helper()
+	ctx := context.Background()
+	g := glue.New(glue.Options{Region: "us-east-1", BaseEndpoint: aws.String(s.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	tbl, err := g.GetTable(ctx, &glue.GetTableInput{DatabaseName: aws.String("default"), Name: aws.String("streaming_etl_data")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tbl.Table.PartitionKeys) != 4 || !strings.HasPrefix(aws.ToString(tbl.Table.StorageDescriptor.Location), "s3://") {
+		t.Fatalf("table %+v", tbl.Table)
+	}
+	year := time.Now().UTC().Format("2006")
+	parts, err := g.GetPartitions(ctx, &glue.GetPartitionsInput{DatabaseName: aws.String("default"), TableName: aws.String("streaming_etl_data"),
+		Expression: aws.String("year = '" + year + "' AND hour BETWEEN '00' AND '23'")})
+	if err != nil || len(parts.Partitions) == 0 {
+		t.Fatalf("partitions %v %+v", err, parts)
+	}
+	var files []string
+	for _, p := range parts.Partitions {
+		loc := strings.TrimPrefix(aws.ToString(p.StorageDescriptor.Location), "s3://")
+		found, _ := filepath.Glob(filepath.Join(s.DataDir, "buckets", filepath.FromSlash(loc), "*.parquet"))
+		files = append(files, found...)
+	}
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	list := "['" + strings.Join(files, "', '") + "']"
+	rows := duckRows(t, db, "SELECT user_id, event_type FROM read_parquet("+list+") ORDER BY user_id")
+	_, athenaRows := sdkQuery(t, athenaClient(s), "SELECT user_id, event_type FROM streaming_etl_data WHERE year = '"+year+"' ORDER BY user_id")
+	if got, want := fmtRows(rows), fmtRows(athenaRows[1:]); got != want || len(rows) != 2 {
+		t.Fatalf("outside DuckDB over Glue's partitions: %s, Athena: %s", got, want)
 	}
 }
