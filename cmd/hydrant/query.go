@@ -89,6 +89,9 @@ func runQuery(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	header := qe.StatementType == types.StatementTypeDml
 	w := newResultPrinter(*format, stdout)
+	// DDL results (SHOW, DESCRIBE, MSCK) are lines of text: in CSV they are
+	// printed without a header, as Athena's .txt result files hold them.
+	w.noHeader = !header && *format == "csv"
 	var rows int64
 	var token *string
 	first := true
@@ -179,6 +182,8 @@ type resultPrinter struct {
 	cols   []types.ColumnInfo
 	csv    *csv.Writer
 	table  [][]string // the table format aligns columns, so it keeps rows
+	// noHeader leaves the column names out of CSV output.
+	noHeader bool
 }
 
 func newResultPrinter(format string, w io.Writer) *resultPrinter {
@@ -197,6 +202,9 @@ func (p *resultPrinter) columns(cols []types.ColumnInfo) error {
 	}
 	switch p.format {
 	case "csv":
+		if p.noHeader {
+			return nil
+		}
 		return p.csv.Write(names)
 	case "table":
 		p.table = append(p.table, names)

@@ -22,32 +22,32 @@ type schedule struct {
 func parseSchedule(expr string) (*schedule, error) {
 	inner, ok := strings.CutPrefix(strings.TrimSpace(expr), "cron(")
 	if !ok || !strings.HasSuffix(inner, ")") {
-		return nil, fmt.Errorf("Invalid schedule expression %q: want cron(Minutes Hours Day-of-month Month Day-of-week Year)", expr)
+		return nil, fmt.Errorf("invalid schedule expression %q: want cron(Minutes Hours Day-of-month Month Day-of-week Year)", expr)
 	}
 	fields := strings.Fields(strings.TrimSuffix(inner, ")"))
 	if len(fields) != 6 {
-		return nil, fmt.Errorf("Invalid schedule expression %q: want 6 fields, got %d", expr, len(fields))
+		return nil, fmt.Errorf("invalid schedule expression %q: want 6 fields, got %d", expr, len(fields))
 	}
 	for _, f := range fields {
 		if strings.ContainsAny(f, "LW#") {
-			return nil, fmt.Errorf("Invalid schedule expression %q: L, W and # are not supported by hydrant", expr)
+			return nil, fmt.Errorf("invalid schedule expression %q: L, W and # are not supported by hydrant", expr)
 		}
 	}
 	if fields[2] != "?" && fields[4] != "?" {
-		return nil, fmt.Errorf("Invalid schedule expression %q: one of day-of-month and day-of-week must be ?", expr)
+		return nil, fmt.Errorf("invalid schedule expression %q: one of day-of-month and day-of-week must be ?", expr)
 	}
 	dow, err := awsDays(fields[4])
 	if err != nil {
-		return nil, fmt.Errorf("Invalid schedule expression %q: %v", expr, err)
+		return nil, fmt.Errorf("invalid schedule expression %q: %v", expr, err)
 	}
 	std := strings.Join([]string{fields[0], fields[1], strings.ReplaceAll(fields[2], "?", "*"), fields[3], dow}, " ")
 	spec, err := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow).Parse(std)
 	if err != nil {
-		return nil, fmt.Errorf("Invalid schedule expression %q: %v", expr, err)
+		return nil, fmt.Errorf("invalid schedule expression %q: %v", expr, err)
 	}
 	years, err := yearMatcher(fields[5])
 	if err != nil {
-		return nil, fmt.Errorf("Invalid schedule expression %q: %v", expr, err)
+		return nil, fmt.Errorf("invalid schedule expression %q: %v", expr, err)
 	}
 	return &schedule{spec: spec, years: years}, nil
 }

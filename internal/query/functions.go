@@ -1,6 +1,7 @@
 package query
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -231,10 +232,13 @@ func jsonFn(macro string) fn {
 	}
 }
 
+// errJSONPath is Trino's message for a path it cannot read.
+func errJSONPath(p string) error { return errors.New("Invalid JSON path: '" + p + "'") }
+
 // jsonPath translates a Trino JSONPath into DuckDB's.
 func jsonPath(p string) (string, error) {
 	if !strings.HasPrefix(p, "$") {
-		return "", fmt.Errorf("Invalid JSON path: '%s'", p)
+		return "", errJSONPath(p)
 	}
 	var b strings.Builder
 	b.WriteByte('$')
@@ -243,7 +247,7 @@ func jsonPath(p string) (string, error) {
 		case strings.HasPrefix(p[i:], `["`):
 			end := strings.Index(p[i+2:], `"]`)
 			if end < 0 {
-				return "", fmt.Errorf("Invalid JSON path: '%s'", p)
+				return "", errJSONPath(p)
 			}
 			b.WriteString(`."` + p[i+2:i+2+end] + `"`)
 			i += end + 4
@@ -255,7 +259,7 @@ func jsonPath(p string) (string, error) {
 			b.WriteString(p[i:j])
 			i = j
 		default:
-			return "", fmt.Errorf("Invalid JSON path: '%s'", p)
+			return "", errJSONPath(p)
 		}
 	}
 	return b.String(), nil

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/hydrant-io/hydrant/internal/catalog"
@@ -359,14 +358,4 @@ func decode(src, codec, dir string, n int) (string, error) {
 		return "", fmt.Errorf("decode %s (%s): %w", src, codec, err)
 	}
 	return dst, out.Close()
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
