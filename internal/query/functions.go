@@ -101,6 +101,7 @@ var functions = map[string]fn{
 	"to_unixtime":            t1("epoch($1)"),
 	"from_iso8601_timestamp": t1("CAST($1 AS TIMESTAMPTZ)"),
 	"from_iso8601_date":      t1("CAST($1 AS DATE)"),
+	"date":                   t1("CAST($1 AS DATE)"),
 	"to_iso8601":             t1("trino_to_iso8601($1)"),
 	"date_parse":             dateParse,
 	"date_format":            dateFormat,

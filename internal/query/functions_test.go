@@ -70,7 +70,7 @@ func TestFunctions(t *testing.T) {
 		{"SELECT year(d), quarter(d), month(d), week(d), day(d), day_of_week(d), dow(d), day_of_year(d), doy(d) FROM (VALUES DATE '2024-01-07') AS t(d)", "2024|1|1|1|7|7|7|7|7"},
 		{"SELECT hour(ts), minute(ts), second(ts), millisecond(ts), year_of_week(ts), day_of_month(ts), week_of_year(ts) FROM (VALUES TIMESTAMP '2024-12-30 10:11:12.345') AS t(ts)", "10|11|12|345|2025|30|1"},
 		{"SELECT extract(year FROM DATE '2024-05-06'), extract(dow FROM DATE '2024-01-07'), extract(hour FROM TIMESTAMP '2024-01-01 07:00:00')", "2024|7|7"},
-		{"SELECT last_day_of_month(DATE '2024-02-10'), current_timezone()", "2024-02-29|UTC"},
+		{"SELECT last_day_of_month(DATE '2024-02-10'), current_timezone(), date('2024-01-02'), date(TIMESTAMP '2024-01-02 23:00:00')", "2024-02-29|UTC|2024-01-02|2024-01-02"},
 		{"SELECT current_date <= current_date, current_timestamp > TIMESTAMP '2020-01-01 00:00:00', now() > TIMESTAMP '2020-01-01 00:00:00'", "true|true|true"},
 		{"SELECT TIMESTAMP '2024-01-01 00:00:00' + INTERVAL '1' DAY, TIMESTAMP '2024-01-01 00:00:00' - INTERVAL '2' HOUR, DATE '2024-01-31' + INTERVAL '1' MONTH", "2024-01-02 00:00:00.000|2023-12-31 22:00:00.000|2024-02-29 00:00:00.000"},
 		// JSON.
