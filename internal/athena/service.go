@@ -294,11 +294,14 @@ func (s *Service) run(ctx context.Context, id string) {
 		return
 	}
 	release := func() { <-s.slots }
+	// RUNNING is not saved: after a crash a QUEUED record is marked FAILED
+	// as a RUNNING one would be, and the query is spared a write.
 	var q Query
-	s.update(id, func(e *Execution) {
-		e.State, e.Started = StateRunning, s.o.Now()
-		q = Query{ID: e.ID, SQL: e.Query, Catalog: e.Catalog, Database: e.Database, Parameters: e.Parameters}
-	})
+	s.mu.Lock()
+	e := s.execs[id]
+	e.State, e.Started = StateRunning, s.o.Now()
+	q = Query{ID: e.ID, SQL: e.Query, Catalog: e.Catalog, Database: e.Database, Parameters: e.Parameters}
+	s.mu.Unlock()
 	tctx, cancel := context.WithTimeoutCause(ctx, s.o.Timeout, errTimeout)
 	defer cancel()
 	sp, err := newSpool(filepath.Join(s.o.TempDir, id+".result"), s.o.MaxResultBytes)

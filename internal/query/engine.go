@@ -149,6 +149,9 @@ func (en *Engine) open() (*sql.DB, error) {
 		"SET GLOBAL temp_directory = " + quoteString(filepath.Join(en.opts.TempDir, "spill")),
 		"SET GLOBAL allowed_directories = [" + quoteString(en.opts.Root+string(filepath.Separator)) + ", " + quoteString(en.opts.TempDir+string(filepath.Separator)) + "]",
 		"SET GLOBAL enable_external_access = false",
+		// Delivered objects never change in place (a redo replaces the
+		// file), so their Parquet footers can be cached between queries.
+		"SET GLOBAL parquet_metadata_cache = true",
 	}
 	if en.opts.MaxMemory > 0 {
 		setup = append(setup, fmt.Sprintf("SET GLOBAL memory_limit = '%dB'", en.opts.MaxMemory))
@@ -299,13 +302,24 @@ func (en *Engine) query(ctx context.Context, q athena.Query, toks []token, out a
 				refs = append(refs, ref)
 			}
 		}
-		body, n, err := en.view(ctx, conn, refs, tmp)
+		build, n, err := en.view(ctx, conn, refs, tmp)
 		if err != nil {
 			return athena.Outcome{}, queryError(err)
 		}
 		scanned += n
-		if _, err := conn.ExecContext(ctx, "CREATE TEMP VIEW "+quoteIdent(view)+" AS "+body); err != nil {
-			return athena.Outcome{}, en.duckError(ctx, err, names)
+		// Most tables bind as the catalog says; one whose files lack a
+		// column, or hold another type, is probed and built again.
+		body, err := build(false)
+		if err == nil {
+			_, err = conn.ExecContext(ctx, "CREATE TEMP VIEW "+quoteIdent(view)+" AS "+body)
+		}
+		if err != nil {
+			if body, err = build(true); err != nil {
+				return athena.Outcome{}, queryError(err)
+			}
+			if _, err := conn.ExecContext(ctx, "CREATE TEMP VIEW "+quoteIdent(view)+" AS "+body); err != nil {
+				return athena.Outcome{}, en.duckError(ctx, err, names)
+			}
 		}
 		views = append(views, view)
 		names[view] = key

@@ -87,6 +87,8 @@ func TestPlainLayout(t *testing.T) {
 	f := newFixture(t)
 	in := eventsTable("plain", "s3://raw/data/")
 	in.PartitionKeys = []catalog.Column{{Name: "partition_0", Type: "string"}, {Name: "partition_1", Type: "string"}}
+	// A column the files do not have reads as NULL.
+	in.StorageDescriptor.Columns = append(in.StorageDescriptor.Columns, catalog.Column{Name: "added_later", Type: "int"})
 	f.table("default", in)
 	f.parquet("raw", "data/2026/11/a.parquet", "SELECT TIMESTAMP '2026-11-01 00:00:00' AS timestamp, 'x' AS event_type, 'u1' AS user_id, 1::BIGINT AS n")
 	f.parquet("raw", "data/2026/12/a.parquet", "SELECT TIMESTAMP '2026-12-01 00:00:00' AS timestamp, 'y' AS event_type, 'u2' AS user_id, 2::BIGINT AS n")
@@ -101,8 +103,8 @@ func TestPlainLayout(t *testing.T) {
 	if res.text() != "y|12" || out.DataScannedBytes == 0 {
 		t.Fatalf("plain layout %s (%d bytes)", res.text(), out.DataScannedBytes)
 	}
-	res, _ = f.run("SELECT count(*) FROM plain")
-	if res.text() != "2" {
+	res, _ = f.run("SELECT count(*), count(added_later) FROM plain")
+	if res.text() != "2|0" {
 		t.Fatalf("plain layout all %s", res.text())
 	}
 }

@@ -10,21 +10,23 @@ import (
 	"github.com/hydrant-io/hydrant/internal/catalog"
 )
 
-// view builds the DuckDB SELECT that reads a table for one query: the
-// partitions every reference's WHERE may match, their files, read with
-// the table's format and cast to its Glue types. It returns the SQL and
-// the bytes of the files it reads.
-func (en *Engine) view(ctx context.Context, conn *sql.Conn, refs []*tableRef, tmp string) (string, int64, error) {
+// view finds what a table's view reads for one query: the partitions
+// every reference's WHERE may match and their files. It returns the
+// builder of the view's SELECT (the files read with the table's format and
+// cast to its Glue types) and the bytes of the files. The builder assumes
+// every column is in the files unless told to probe them (a DESCRIBE):
+// the caller probes only when the view does not bind without.
+func (en *Engine) view(ctx context.Context, conn *sql.Conn, refs []*tableRef, tmp string) (func(probe bool) (string, error), int64, error) {
 	t := refs[0].table
 	format, serde, err := tableFormat(t)
 	if err != nil {
-		return "", 0, err
+		return nil, 0, err
 	}
 	var cols []column
 	for _, c := range t.Columns() {
 		dt, err := duckTypeOf(c.Type)
 		if err != nil {
-			return "", 0, fmt.Errorf("table %s.%s column %s: %w", t.DatabaseName, t.Name, c.Name, err)
+			return nil, 0, fmt.Errorf("table %s.%s column %s: %w", t.DatabaseName, t.Name, c.Name, err)
 		}
 		cols = append(cols, column{name: strings.ToLower(c.Name), typ: dt})
 	}
@@ -32,7 +34,7 @@ func (en *Engine) view(ctx context.Context, conn *sql.Conn, refs []*tableRef, tm
 	for _, k := range t.PartitionKeys {
 		dt, err := duckTypeOf(k.Type)
 		if err != nil {
-			return "", 0, fmt.Errorf("table %s.%s partition key %s: %w", t.DatabaseName, t.Name, k.Name, err)
+			return nil, 0, fmt.Errorf("table %s.%s partition key %s: %w", t.DatabaseName, t.Name, k.Name, err)
 		}
 		keys = append(keys, column{name: strings.ToLower(k.Name), typ: dt})
 	}
@@ -41,19 +43,19 @@ func (en *Engine) view(ctx context.Context, conn *sql.Conn, refs []*tableRef, tm
 		loc = *t.StorageDescriptor.Location
 	}
 	if loc == "" {
-		return "", 0, fmt.Errorf("table %s.%s has no location (StorageDescriptor.Location); set one to query it", t.DatabaseName, t.Name)
+		return nil, 0, fmt.Errorf("table %s.%s has no location (StorageDescriptor.Location); set one to query it", t.DatabaseName, t.Name)
 	}
 	bucket, prefix, err := location(loc)
 	if err != nil {
-		return "", 0, err
+		return nil, 0, err
 	}
 	parts, err := en.candidates(ctx, t, bucket, prefix)
 	if err != nil {
-		return "", 0, err
+		return nil, 0, err
 	}
 	parts, err = en.prune(ctx, conn, refs, keys, parts)
 	if err != nil {
-		return "", 0, err
+		return nil, 0, err
 	}
 	// The files of each partition, and whether every one sits at
 	// location/k=v/... so that DuckDB's hive_partitioning reads the values.
@@ -69,7 +71,7 @@ func (en *Engine) view(ctx context.Context, conn *sql.Conn, refs []*tableRef, tm
 		objs := p.files
 		if !p.listed {
 			if objs, err = en.list(ctx, p.bucket, p.prefix); err != nil {
-				return "", 0, err
+				return nil, 0, err
 			}
 		}
 		if len(objs) == 0 {
@@ -82,21 +84,21 @@ func (en *Engine) view(ctx context.Context, conn *sql.Conn, refs []*tableRef, tm
 		for _, o := range objs {
 			path, err := en.filePath(p.bucket, o.Key)
 			if err != nil {
-				return "", 0, err
+				return nil, 0, err
 			}
 			scanned += o.Size
 			if format != fmtParquet {
 				codec, err := codecOf(path, o.Key)
 				if err != nil {
-					return "", 0, err
+					return nil, 0, err
 				}
 				if codec != "" && !(codec == "GZIP" && strings.HasSuffix(o.Key, ".gz")) {
 					if err := os.MkdirAll(tmp, 0o755); err != nil {
-						return "", 0, err
+						return nil, 0, err
 					}
 					spooled++
 					if path, err = decode(path, codec, tmp, spooled); err != nil {
-						return "", 0, err
+						return nil, 0, err
 					}
 					hive = false
 				}
@@ -106,25 +108,27 @@ func (en *Engine) view(ctx context.Context, conn *sql.Conn, refs []*tableRef, tm
 		groups = append(groups, g)
 	}
 	if len(groups) == 0 {
-		return emptyView(cols, keys), 0, nil
+		return func(bool) (string, error) { return emptyView(cols, keys), nil }, 0, nil
 	}
-	if len(keys) == 0 || hive {
-		var files []string
+	build := func(probe bool) (string, error) {
+		if len(keys) == 0 || hive {
+			var files []string
+			for _, g := range groups {
+				files = append(files, g.files...)
+			}
+			return en.readSelect(ctx, conn, format, serde, t, cols, keys, files, nil, hive, probe)
+		}
+		var parts []string
 		for _, g := range groups {
-			files = append(files, g.files...)
+			sel, err := en.readSelect(ctx, conn, format, serde, t, cols, keys, g.files, g.values, false, probe)
+			if err != nil {
+				return "", err
+			}
+			parts = append(parts, sel)
 		}
-		sel, err := en.readSelect(ctx, conn, format, serde, t, cols, keys, files, nil, hive)
-		return sel, scanned, err
+		return strings.Join(parts, " UNION ALL "), nil
 	}
-	var parts2 []string
-	for _, g := range groups {
-		sel, err := en.readSelect(ctx, conn, format, serde, t, cols, keys, g.files, g.values, false)
-		if err != nil {
-			return "", 0, err
-		}
-		parts2 = append(parts2, sel)
-	}
-	return strings.Join(parts2, " UNION ALL "), scanned, nil
+	return build, scanned, nil
 }
 
 // column is a table column with its DuckDB type.
@@ -153,7 +157,7 @@ func fileList(files []string) string {
 // the table's types, then the partition keys (from the paths with hive, or
 // the given values).
 func (en *Engine) readSelect(ctx context.Context, conn *sql.Conn, format string, serde map[string]string, t *catalog.Table,
-	cols, keys []column, files []string, values []string, hive bool) (string, error) {
+	cols, keys []column, files []string, values []string, hive, probe bool) (string, error) {
 	var from string
 	have := map[string]string{} // column -> type in the files
 	switch format {
@@ -169,6 +173,10 @@ func (en *Engine) readSelect(ctx context.Context, conn *sql.Conn, format string,
 			opts += ", hive_partitioning = false"
 		}
 		from = "read_parquet(" + fileList(files) + ", " + opts + ")"
+		if !probe {
+			have = nil
+			break
+		}
 		rows, err := conn.QueryContext(ctx, "DESCRIBE SELECT * FROM "+from)
 		if err != nil {
 			return "", fmt.Errorf("read %s.%s: %w", t.DatabaseName, t.Name, err)
@@ -228,6 +236,9 @@ func (en *Engine) readSelect(ctx context.Context, conn *sql.Conn, format string,
 	for _, c := range cols {
 		ft, ok := have[c.name]
 		switch {
+		case have == nil:
+			// Not probed: a no-op cast costs nothing in DuckDB.
+			sel = append(sel, "CAST("+quoteIdent(c.name)+" AS "+c.typ+") AS "+quoteIdent(c.name))
 		case !ok:
 			sel = append(sel, "CAST(NULL AS "+c.typ+") AS "+quoteIdent(c.name))
 		case strings.EqualFold(ft, c.typ):
@@ -242,7 +253,7 @@ func (en *Engine) readSelect(ctx context.Context, conn *sql.Conn, format string,
 		switch {
 		case values != nil:
 			sel = append(sel, "CAST("+quoteString(values[i])+" AS "+k.typ+") AS "+quoteIdent(k.name))
-		case hive && strings.EqualFold(have[k.name], k.typ):
+		case hive && (have == nil || strings.EqualFold(have[k.name], k.typ)):
 			sel = append(sel, quoteIdent(k.name))
 		default:
 			sel = append(sel, "CAST("+quoteIdent(k.name)+" AS "+k.typ+") AS "+quoteIdent(k.name))
