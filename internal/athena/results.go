@@ -131,6 +131,15 @@ func (s *spool) store(ctx context.Context, st objstore.Store, bucket, key string
 	if !s.header {
 		ct = "text/plain"
 	}
+	meta, _ := json.Marshal(metadata{ColumnInfo: s.cols, Header: s.header, Rows: s.rows})
+	// The two objects are written at once: each waits for its own fsyncs.
+	metaErr := make(chan error, 1)
+	go func() {
+		metaErr <- st.Put(ctx, bucket, key+".metadata", objstore.Meta{ContentType: "application/json"}, func(w io.Writer) error {
+			_, err := w.Write(meta)
+			return err
+		})
+	}()
 	err := st.Put(ctx, bucket, key, objstore.Meta{ContentType: ct}, func(w io.Writer) error {
 		f, err := os.Open(path)
 		if err != nil {
@@ -140,14 +149,10 @@ func (s *spool) store(ctx context.Context, st objstore.Store, bucket, key string
 		_, err = io.Copy(w, f)
 		return err
 	})
-	if err != nil {
-		return err
+	if merr := <-metaErr; err == nil {
+		err = merr
 	}
-	meta, _ := json.Marshal(metadata{ColumnInfo: s.cols, Header: s.header, Rows: s.rows})
-	return st.Put(ctx, bucket, key+".metadata", objstore.Meta{ContentType: "application/json"}, func(w io.Writer) error {
-		_, err := w.Write(meta)
-		return err
-	})
+	return err
 }
 
 // pageToken is where the next page of a result starts.

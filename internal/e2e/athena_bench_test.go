@@ -111,12 +111,21 @@ func BenchmarkAthenaDay(b *testing.B) {
 // scanned and the result rows as text.
 func benchAthena(b *testing.B, c *sdkathena.Client, q string) (int64, string) {
 	ctx := context.Background()
+	t0 := time.Now()
 	start, err := c.StartQueryExecution(ctx, &sdkathena.StartQueryExecutionInput{QueryString: aws.String(q)})
 	if err != nil {
 		b.Fatal(err)
 	}
+	t1 := time.Now()
+	polls := 0
 	var qe *atypes.QueryExecution
+	defer func() {
+		if os.Getenv("BENCH_TRACE") != "" {
+			fmt.Printf("start %v polls %d until %v results %v total engine %d\n", t1.Sub(t0), polls, time.Since(t0), time.Since(t1), *qe.Statistics.TotalExecutionTimeInMillis)
+		}
+	}()
 	for {
+		polls++
 		out, err := c.GetQueryExecution(ctx, &sdkathena.GetQueryExecutionInput{QueryExecutionId: start.QueryExecutionId})
 		if err != nil {
 			b.Fatal(err)
