@@ -13,11 +13,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hydrant-io/hydrant/internal/cluster"
 	"github.com/hydrant-io/hydrant/internal/deliver"
 	"github.com/hydrant-io/hydrant/internal/firehose"
 	"github.com/hydrant-io/hydrant/internal/metrics"
 	"github.com/hydrant-io/hydrant/internal/objstore"
 	"github.com/hydrant-io/hydrant/internal/server"
+	"github.com/hydrant-io/hydrant/internal/state"
 	"github.com/hydrant-io/hydrant/internal/stream"
 )
 
@@ -38,7 +40,10 @@ type serveConfig struct {
 	query       queryFlags
 	functions   functionFlags
 	transforms  transformFlags
+	cluster     cluster.Flags
+	monitoring  monitoringFlags
 	identity    identityFlags
+	logs        logsFlags
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -60,7 +65,10 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	c.functions.register(fs)
 	c.transforms.register(fs)
 	c.query.register(fs)
+	c.cluster.Register(fs)
+	c.monitoring.register(fs)
 	c.identity.register(fs)
+	c.logs.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -74,6 +82,12 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 		return c, err
 	}
 	if err := c.query.check(); err != nil {
+		return c, err
+	}
+	if err := c.cluster.Check(); err != nil {
+		return c, err
+	}
+	if err := c.monitoring.check(); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
@@ -130,6 +144,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := os.MkdirAll(c.dataDir, 0o755); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
+	// In a cluster, streams, their logs and their delivery are shared
+	// with the other nodes; without the flags, nothing of it runs.
+	var cl *cluster.Cluster
+	if c.cluster.Enabled() {
+		if cl, err = openCluster(ctx, c, sec, log); err != nil {
+			return err
+		}
+		defer cl.Close()
+	}
 	store, err := objstore.NewLocal(filepath.Join(c.dataDir, "buckets"), log)
 	if err != nil {
 		return err
@@ -138,7 +161,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	conv, err := openConversion(c.dataDir, c.region, c.accountID, log)
+	// What the APIs create is kept in the data dir, or, in a cluster, in
+	// the state every node shares.
+	var shared state.Store
+	if cl != nil {
+		shared = cl.State
+	}
+	conv, err := openConversion(ctx, c.dataDir, c.region, c.accountID, shared, log)
 	if err != nil {
 		return err
 	}
@@ -146,13 +175,31 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The metric store closes last (deferred first): everything else
+	// records into it until it stops.
+	endpoint := sec.scheme() + "://" + loopbackAddr(c.listen)
+	mon, err := openMonitoring(c.monitoring, c.dataDir, log)
+	if err != nil {
+		return err
+	}
+	defer mon.close(log)
+	// Logs close after functions and the registry, which write to them.
+	cwl, err := openLogs(c.logs, c.dataDir, c.region, c.accountID, log)
+	if err != nil {
+		return err
+	}
+	defer cwl.close(log)
 	// Functions close after the registry (deferred first): delivery may be
 	// invoking them until it stops.
-	funcs, err := openFunctions(ctx, c.functions, c.dataDir, c.region, c.accountID, c.listen, sec.scheme(), ident, log)
+	funcs, err := openFunctions(ctx, functionDeps{flags: c.functions, dataDir: c.dataDir, region: c.region, accountID: c.accountID,
+		endpoint: endpoint, ident: ident, shared: shared, logs: cwl.functions, observer: mon.lambdaObserver(), log: log})
 	if err != nil {
 		return err
 	}
 	defer funcs.close(log)
+	if err := mon.openServices(c.monitoring, c.dataDir, c.region, c.accountID, endpoint, funcs.invoker, log); err != nil {
+		return err
+	}
 	// The metrics read the registry's buffers at scrape time; the registry
 	// reports deliveries to the metrics.
 	budget := c.buffers.budget(c.dataDir, log)
@@ -162,21 +209,26 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		Budget:      func() (int64, int64) { return budget.Used(), budget.Max() },
 		StreamLimit: int64(c.buffers.maxStream),
 	})
-	procs := newProcessing(funcs.invoker, c.functions.concurrency, c.region, log, mx)
-	reg, err = stream.Open(stream.Options{
+	procs := newProcessing(funcs.invoker, c.functions.concurrency, c.region, log, mon.processObserver(mx))
+	so := stream.Options{
 		Dir:            filepath.Join(c.dataDir, "streams"),
 		Region:         c.region,
 		AccountID:      c.accountID,
 		Store:          objects,
 		Logger:         log,
 		CreateDelay:    c.createDelay,
-		Observer:       mx,
+		Observer:       mon.deliveryObserver(mx),
 		MaxStreamBytes: int64(c.buffers.maxStream),
 		Budget:         budget,
 		Stages:         deliver.CombineStages(procs.Pipeline, conv.formats),
 		MaxPartitions:  c.transforms.maxPartitions,
-		Deleted:        procs.Forget,
-	})
+		Deleted:        func(name string) { procs.Forget(name); mon.forget(name) },
+		ErrorLog:       cwl.firehose,
+	}
+	if cl != nil {
+		so.State, so.Logs, so.Clustered = cl.State, cl.Logs, true
+	}
+	reg, err = stream.Open(so)
 	if err != nil {
 		return err
 	}
@@ -185,7 +237,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			log.Error("close streams", "err", err)
 		}
 	}()
-	fh, err := firehose.NewService(reg, firehose.Options{Region: c.region, AccountID: c.accountID, Logger: log, Metrics: mx, Roles: ident.firehoseRoles(),
+	if cl != nil {
+		if err := cl.Start(ctx, reg); err != nil {
+			return err
+		}
+		// First at shutdown: hand the streams to the other nodes.
+		defer cl.Leave(context.Background())
+	}
+	fh, err := firehose.NewService(reg, firehose.Options{Region: c.region, AccountID: c.accountID, Logger: log, Metrics: mon.putObserver(mx), Roles: ident.firehoseRoles(),
 		Features: transformFeatures(firehose.Features{FormatConversion: true})})
 	if err != nil {
 		return err
@@ -211,8 +270,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer crawlers.Close()
+	srv.SetS3(newS3API(store, objects, sec, srv, c.region, c.accountID, log))
 	srv.AddService(conv.glue.API())
 	ident.register(srv)
+	cwl.register(srv)
 	srv.Handle("GET /_hydrant/streams", stream.StatsHandler(reg))
 	srv.Handle("GET /_hydrant/streams/{name}", stream.StatsHandler(reg))
 	srv.Handle("POST /_hydrant/streams/{name}/flush", stream.FlushHandler(reg))
@@ -220,7 +281,16 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	srv.HandlePublic("GET /_hydrant/metrics", mx.Handler())
+	if cl != nil {
+		srv.Handle("GET /_hydrant/cluster", cl.Handler())
+		srv.AddHealthCheck("cluster", cl.Health)
+	}
 	funcs.register(srv)
+	mon.register(srv)
+	mon.start(reg, conv.metrics)
+	// The minute loop reads the registry: it stops before the registry
+	// closes (deferred later, run earlier).
+	defer mon.stopLoop()
 
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
@@ -232,6 +302,29 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	err = srv.Serve(ctx, ln, 10*time.Second)
 	log.Info("hydrant stopped")
 	return err
+}
+
+// openCluster starts or joins the NATS cluster (--cluster-listen, --nats)
+// and waits for JetStream, up to two minutes: the other nodes may be
+// starting too.
+func openCluster(ctx context.Context, c serveConfig, sec *security, log *slog.Logger) (*cluster.Cluster, error) {
+	creds := c.security.credentials
+	if creds == "" {
+		creds = os.Getenv("HYDRANT_CREDENTIALS")
+	}
+	octx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	return cluster.Open(octx, cluster.Options{
+		Flags:          c.cluster,
+		DataDir:        c.dataDir,
+		APIAddr:        sec.scheme() + "://" + c.listen,
+		Credentials:    creds,
+		TLS:            sec.tls,
+		Insecure:       c.security.insecure,
+		MaxStreamBytes: int64(c.buffers.maxStream),
+		MaxStore:       int64(c.buffers.maxTotal),
+		Logger:         log,
+	})
 }
 
 // startCPUProfile starts profiling the process into path; stop ends the

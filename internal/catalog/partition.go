@@ -51,19 +51,34 @@ type ErrorDetail struct {
 // contain NUL (Glue's ValueString pattern excludes control characters).
 func partitionKey(values []string) string { return strings.Join(values, "\x00") }
 
-// table finds a table for a change or a read. Callers hold c.mu.
-func (c *Catalog) table(catalogID, dbName, name string) (string, *storedTable, error) {
-	id, st := c.catalog(catalogID)
+// findTable finds a table in a catalog's state.
+func findTable(st *state, dbName, name string) (*storedTable, error) {
 	db := st.Databases[strings.ToLower(dbName)]
 	if db == nil {
-		return "", nil, dbNotFound(dbName)
+		return nil, dbNotFound(dbName)
 	}
 	tbl := db.Tables[strings.ToLower(name)]
 	if tbl == nil {
-		return "", nil, tableNotFound(name)
+		return nil, tableNotFound(name)
 	}
-	return id, tbl, nil
+	return tbl, nil
 }
+
+// read runs fn over a table under the lock, after a refresh.
+func (c *Catalog) read(ctx context.Context, catalogID, dbName, name string, fn func(tbl *storedTable) error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.refresh(ctx, catalogID)
+	_, st := c.catalog(catalogID)
+	tbl, err := findTable(st, dbName, name)
+	if err != nil {
+		return err
+	}
+	return fn(tbl)
+}
+
+// errNoChange ends a mutation that changed nothing, without a commit.
+var errNoChange = errors.New("no change")
 
 func partitionNotFound() error {
 	return &Error{Kind: ErrNotFound, Message: "Partition not found."}
@@ -86,117 +101,124 @@ func checkValues(t *Table, values []string) error {
 // returned errors and the others are still added, as BatchCreatePartition
 // does. A missing database or table fails the whole call.
 func (c *Catalog) CreatePartitions(ctx context.Context, catalogID, dbName, tableName string, in []PartitionInput) ([]PartitionError, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	id, tbl, err := c.table(catalogID, dbName, tableName)
-	if err != nil {
-		return nil, err
-	}
-	t := tbl.latest()
-	if tbl.Partitions == nil {
-		tbl.Partitions = map[string]*Partition{}
-	}
 	var errs []PartitionError
-	now := Timestamp(c.now())
-	added := 0
-	for _, p := range in {
-		if err := checkValues(t, p.Values); err != nil {
-			errs = append(errs, partitionError(p.Values, InvalidInputException, err.Error()))
-			continue
+	err := c.mutate(ctx, catalogID, func(id string, st *state) error {
+		errs = nil
+		tbl, err := findTable(st, dbName, tableName)
+		if err != nil {
+			return err
 		}
-		k := partitionKey(p.Values)
-		if tbl.Partitions[k] != nil {
-			errs = append(errs, partitionError(p.Values, AlreadyExistsException, "Partition already exists."))
-			continue
+		t := tbl.latest()
+		if tbl.Partitions == nil {
+			tbl.Partitions = map[string]*Partition{}
 		}
-		tbl.Partitions[k] = &Partition{PartitionInput: p, DatabaseName: t.DatabaseName, TableName: t.Name, CatalogId: id, CreationTime: &now}
-		added++
+		now := Timestamp(c.now())
+		added := 0
+		for _, p := range in {
+			if err := checkValues(t, p.Values); err != nil {
+				errs = append(errs, partitionError(p.Values, InvalidInputException, err.Error()))
+				continue
+			}
+			k := partitionKey(p.Values)
+			if tbl.Partitions[k] != nil {
+				errs = append(errs, partitionError(p.Values, AlreadyExistsException, "Partition already exists."))
+				continue
+			}
+			tbl.Partitions[k] = &Partition{PartitionInput: p, DatabaseName: t.DatabaseName, TableName: t.Name, CatalogId: id, CreationTime: &now}
+			added++
+		}
+		if added == 0 {
+			return errNoChange
+		}
+		return nil
+	})
+	if errors.Is(err, errNoChange) {
+		err = nil
 	}
-	if added == 0 {
-		return errs, nil
-	}
-	return errs, c.commit(id)
+	return errs, err
 }
 
 // UpdatePartition replaces the partition with values by in (whose values
 // may differ: the partition moves).
 func (c *Catalog) UpdatePartition(ctx context.Context, catalogID, dbName, tableName string, values []string, in PartitionInput) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	id, tbl, err := c.table(catalogID, dbName, tableName)
-	if err != nil {
-		return err
-	}
-	old := tbl.Partitions[partitionKey(values)]
-	if old == nil {
-		return partitionNotFound()
-	}
-	if err := checkValues(tbl.latest(), in.Values); err != nil {
-		return err
-	}
-	delete(tbl.Partitions, partitionKey(values))
-	p := *old
-	p.PartitionInput = in
-	tbl.Partitions[partitionKey(in.Values)] = &p
-	return c.commit(id)
+	return c.mutate(ctx, catalogID, func(id string, st *state) error {
+		tbl, err := findTable(st, dbName, tableName)
+		if err != nil {
+			return err
+		}
+		old := tbl.Partitions[partitionKey(values)]
+		if old == nil {
+			return partitionNotFound()
+		}
+		if err := checkValues(tbl.latest(), in.Values); err != nil {
+			return err
+		}
+		delete(tbl.Partitions, partitionKey(values))
+		p := *old
+		p.PartitionInput = in
+		tbl.Partitions[partitionKey(in.Values)] = &p
+		return nil
+	})
 }
 
 // Partition returns one partition of a table.
 func (c *Catalog) Partition(ctx context.Context, catalogID, dbName, tableName string, values []string) (*Partition, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	_, tbl, err := c.table(catalogID, dbName, tableName)
-	if err != nil {
-		return nil, err
-	}
-	p := tbl.Partitions[partitionKey(values)]
-	if p == nil {
-		return nil, partitionNotFound()
-	}
-	cp := *p
-	return &cp, nil
+	var out *Partition
+	err := c.read(ctx, catalogID, dbName, tableName, func(tbl *storedTable) error {
+		p := tbl.Partitions[partitionKey(values)]
+		if p == nil {
+			return partitionNotFound()
+		}
+		cp := *p
+		out = &cp
+		return nil
+	})
+	return out, err
 }
 
 // Partitions returns every partition of a table, ordered by values.
 func (c *Catalog) Partitions(ctx context.Context, catalogID, dbName, tableName string) ([]Partition, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	_, tbl, err := c.table(catalogID, dbName, tableName)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Partition, 0, len(tbl.Partitions))
-	for _, p := range tbl.Partitions {
-		out = append(out, *p)
-	}
+	var out []Partition
+	err := c.read(ctx, catalogID, dbName, tableName, func(tbl *storedTable) error {
+		out = make([]Partition, 0, len(tbl.Partitions))
+		for _, p := range tbl.Partitions {
+			out = append(out, *p)
+		}
+		return nil
+	})
 	slices.SortFunc(out, func(a, b Partition) int { return slices.Compare(a.Values, b.Values) })
-	return out, nil
+	return out, err
 }
 
 // DeletePartitions removes partitions; those that do not exist are
 // reported in the returned errors, as BatchDeletePartition does.
 func (c *Catalog) DeletePartitions(ctx context.Context, catalogID, dbName, tableName string, values [][]string) ([]PartitionError, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	id, tbl, err := c.table(catalogID, dbName, tableName)
-	if err != nil {
-		return nil, err
-	}
 	var errs []PartitionError
-	removed := 0
-	for _, v := range values {
-		k := partitionKey(v)
-		if tbl.Partitions[k] == nil {
-			errs = append(errs, partitionError(v, EntityNotFoundException, "Partition not found."))
-			continue
+	err := c.mutate(ctx, catalogID, func(id string, st *state) error {
+		errs = nil
+		tbl, err := findTable(st, dbName, tableName)
+		if err != nil {
+			return err
 		}
-		delete(tbl.Partitions, k)
-		removed++
+		removed := 0
+		for _, v := range values {
+			k := partitionKey(v)
+			if tbl.Partitions[k] == nil {
+				errs = append(errs, partitionError(v, EntityNotFoundException, "Partition not found."))
+				continue
+			}
+			delete(tbl.Partitions, k)
+			removed++
+		}
+		if removed == 0 {
+			return errNoChange
+		}
+		return nil
+	})
+	if errors.Is(err, errNoChange) {
+		err = nil
 	}
-	if removed == 0 {
-		return errs, nil
-	}
-	return errs, c.commit(id)
+	return errs, err
 }
 
 func partitionError(values []string, code, msg string) PartitionError {

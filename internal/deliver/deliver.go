@@ -46,6 +46,9 @@ type Config struct {
 	// Partitions receives the partitioning metrics; nil means the Observer
 	// if it implements PartitionObserver.
 	Partitions PartitionObserver
+	// ErrorLog receives the error records of a stream whose destination
+	// has CloudWatchLoggingOptions enabled; nil means none are written.
+	ErrorLog ErrorLog
 }
 
 // Deliverer is a running delivery loop.
@@ -295,6 +298,7 @@ func (d *Deliverer) retry(ctx context.Context, p Plan, write func() (Delivery, e
 		}
 		d.log.Warn("delivery failed; the records stay buffered and will be retried",
 			"key", p.Key, "attempt", attempt, "retry_in", backoff, "error_code", ErrorCode(err), "err", err)
+		d.logError(d.stream.Load(), ErrorCode(err), err.Error(), "")
 		jitter := time.Duration(rand.Int64N(int64(backoff)/2 + 1))
 		if !d.sleep(ctx, nil, backoff/2+jitter) {
 			return Delivery{}, false

@@ -250,6 +250,7 @@ func (d *Deliverer) writeFailures(ctx context.Context, st *streamspec.Stream, bu
 		}
 		d.log.Warn("records written to the error output", "error_output_type", typ, "records", len(fs), "key", key, "error_code", fs[0].Code)
 	}
+	d.logFailures(st, failures)
 	return nil
 }
 

@@ -21,6 +21,7 @@ import (
 // acknowledged is delivered exactly once, and that nothing is delivered
 // twice at all (redone objects reuse their planned key).
 func TestCrashKeepsEveryAcknowledgedRecord(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("crash test in -short mode")
 	}
@@ -109,6 +110,7 @@ func TestCrashKeepsEveryAcknowledgedRecord(t *testing.T) {
 // moved again, complete ones are never moved twice, and planned objects are
 // redone under their key.
 func TestCrashPartitionedExactlyOnce(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("crash test in -short mode")
 	}

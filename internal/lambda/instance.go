@@ -31,6 +31,7 @@ type snapshot struct {
 	env                               map[string]string
 	codePath                          string
 	taskDir                           string // where the package is unpacked
+	logGroup                          string // LoggingConfig.LogGroup
 
 	mu       sync.Mutex
 	unpacked bool
@@ -177,6 +178,9 @@ func (s *Service) startInstance(sn *snapshot, gen uint64, ring *logRing) (inst *
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 	go func() { _ = inst.srv.Serve(ln) }()
 	inst.pipe, err = newLogPipe(sn.name, inst.stream, ring, s.log)
+	if err == nil {
+		inst.pipe.group, inst.pipe.sink = sn.logGroup, s.opts.LogSink
+	}
 	if err != nil {
 		inst.revokeCredentials()
 		_ = inst.srv.Close()
