@@ -79,6 +79,9 @@ func TestParquetPartitionsPruned(t *testing.T) {
 		t.Fatalf("registered partitions only: %s", res.text())
 	}
 	f.fails("SELECT nosuchcolumn FROM events", "COLUMN_NOT_FOUND")
+	// A key DuckDB would take for a glob pattern is refused by name.
+	f.parquet("etl", "processed-data/year=2026/month=11/day=25/hour=10/part-[2].parquet", "SELECT TIMESTAMPTZ '2026-11-25 10:00:00+00' AS timestamp, 'x' AS event_type, 'u' AS user_id, 1::BIGINT AS n")
+	f.fails("SELECT count(*) FROM events", "has a glob character")
 }
 
 // TestPlainLayout reads partitions registered with Firehose's plain

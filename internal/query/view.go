@@ -82,6 +82,12 @@ func (en *Engine) view(ctx context.Context, conn *sql.Conn, refs []*tableRef, tm
 		}
 		g := group{values: p.values}
 		for _, o := range objs {
+			// DuckDB reads a path with glob characters as a pattern, which
+			// could match other objects: such keys are refused, not guessed.
+			if strings.ContainsAny(o.Key, "*?[{") {
+				return nil, 0, fmt.Errorf("object s3://%s/%s of table %s.%s has a glob character (* ? [ {) in its key, which the engine cannot read as a name; rename it",
+					p.bucket, o.Key, t.DatabaseName, t.Name)
+			}
 			path, err := en.filePath(p.bucket, o.Key)
 			if err != nil {
 				return nil, 0, err
