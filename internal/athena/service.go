@@ -267,13 +267,17 @@ func (s *Service) save(ctx context.Context, e *Execution) error {
 	return nil
 }
 
-// update changes an execution under the lock and saves it.
+// update changes an execution under the lock, then saves a copy of it
+// outside the lock, so that readers see the change without waiting for
+// the write. Only the execution's own goroutine updates it, so its saves
+// cannot overtake each other.
 func (s *Service) update(id string, f func(e *Execution)) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	e := s.execs[id]
 	f(e)
-	_ = s.save(context.Background(), e)
+	cp := *e
+	s.mu.Unlock()
+	_ = s.save(context.Background(), &cp)
 }
 
 // run takes a query through its states.
