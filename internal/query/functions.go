@@ -58,7 +58,7 @@ var functions = map[string]fn{
 	"corr": same, "covar_samp": same, "covar_pop": same, "geometric_mean": rename("geomean"),
 	"approx_distinct":   t1("approx_count_distinct($1)"),
 	"approx_percentile": t2("approx_quantile($1, $2)"),
-	"histogram":         rename("histogram"), "checksum": nil,
+	"histogram":         rename("histogram"), "checksum": nil, "grouping": same,
 	// Window functions.
 	"row_number": same, "rank": same, "dense_rank": same, "percent_rank": same, "cume_dist": same,
 	"ntile": same, "lag": same, "lead": same, "first_value": same, "last_value": same, "nth_value": same,

@@ -92,7 +92,7 @@ func TestFunctions(t *testing.T) {
 		{"SELECT x FROM (VALUES 1, 2, 3) AS t(x) WHERE x IN (SELECT 2) OR EXISTS (SELECT 1 WHERE x = 3) ORDER BY x", "2;3"},
 		{"SELECT x FROM (VALUES 1, 2) AS t(x) UNION ALL SELECT 3 ORDER BY 1 LIMIT 2", "1;2"},
 		{"SELECT k, sum(v) FROM (VALUES ('a', 1), ('a', 2), ('b', 5)) AS t(k, v) GROUP BY k HAVING sum(v) > 2 ORDER BY k", "a|3;b|5"},
-		{"SELECT k, count(*) FROM (VALUES ('a'), ('b')) AS t(k) GROUP BY ROLLUP (k) ORDER BY k NULLS LAST", `a|1;b|1;\N|2`},
+		{"SELECT k, count(*), grouping(k) FROM (VALUES ('a'), ('b')) AS t(k) GROUP BY ROLLUP (k) ORDER BY k NULLS LAST", `a|1|0;b|1|0;\N|2|1`},
 		{"SELECT x IS DISTINCT FROM NULL, x BETWEEN 1 AND 3, CAST(x AS varchar) LIKE '2%', NOT (x > 5) FROM (VALUES 2) AS t(x)", "true|true|true|true"},
 		{"SELECT sum(x) FILTER (WHERE x > 1) FROM (VALUES 1, 2, 3) AS t(x)", "5"},
 		{`SELECT "x" FROM (SELECT 1 AS "x")`, "1"},

@@ -136,7 +136,7 @@ var exprKeywords = map[string]bool{
 	"any": true, "all": true, "some": true, "distinct": true, "like": true, "between": true, "is": true, "union": true,
 	"except": true, "intersect": true, "with": true, "recursive": true, "limit": true, "order": true, "group": true,
 	"partition": true, "rows": true, "range": true, "groups": true, "set": true, "into": true, "return": true,
-	"grouping": false, "cube": true, "rollup": true, "sets": true, "escape": true, "offset": true, "fetch": true,
+	"cube": true, "rollup": true, "sets": true, "escape": true, "offset": true, "fetch": true,
 }
 
 // block is one SELECT's FROM: the references it brings into scope.
