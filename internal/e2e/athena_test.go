@@ -198,6 +198,7 @@ print("OK")
 // one past --query-max-memory, and DuckDB's file functions, all FAILED
 // with Athena's answers.
 func TestAthenaTablesAndLimits(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, "--query-max-memory", "128MiB")
 	fhc := sdkClient(s)
 	createStream(t, fhc, "clicks", &types.ExtendedS3DestinationConfiguration{BucketARN: aws.String("arn:aws:s3:::clickbucket"),
@@ -326,6 +327,7 @@ func TestAthenaTablesAndLimits(t *testing.T) {
 // start-crawler, get-crawler, get-crawler-metrics) and queries the table
 // the crawler made, its partitions as Glue names them.
 func TestCrawlerThenQuery(t *testing.T) {
+	t.Parallel()
 	awsCLI := requireTool(t, "aws")
 	s := startServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
