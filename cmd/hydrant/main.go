@@ -44,6 +44,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runPut(ctx, args, os.Stdin, stdout, stderr)
 	case "catalog":
 		err = runCatalog(ctx, args, stdout, stderr)
+	case "query":
+		err = runQuery(ctx, args, os.Stdin, stdout, stderr)
 	case "version":
 		_, _ = fmt.Fprintln(stdout, "hydrant", version)
 	case "help":
@@ -72,6 +74,7 @@ commands:
   validate  check a --config file without serving
   put       send newline-delimited records from files or stdin to a stream
   catalog   infer a Glue table's columns from sample records (catalog infer)
+  query     run SQL (Athena's dialect) against a running hydrant and print the result
   version   print the version
 
 Run 'hydrant <command> -h' for the flags of a command.

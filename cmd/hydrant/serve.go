@@ -37,6 +37,7 @@ type serveConfig struct {
 	stores      storeFlags
 	buffers     bufferFlags
 	security    securityConfig
+	query       queryFlags
 	functions   functionFlags
 	transforms  transformFlags
 	cluster     cluster.Flags
@@ -63,6 +64,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	c.security.register(fs)
 	c.functions.register(fs)
 	c.transforms.register(fs)
+	c.query.register(fs)
 	c.cluster.Register(fs)
 	c.monitoring.register(fs)
 	c.identity.register(fs)
@@ -77,6 +79,9 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 		return c, err
 	}
 	if err := c.transforms.check(); err != nil {
+		return c, err
+	}
+	if err := c.query.check(); err != nil {
 		return c, err
 	}
 	if err := c.cluster.Check(); err != nil {
@@ -254,6 +259,17 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	srv.AddHealthCheck("buffer", reg.Health)
 	sec.install(srv)
 	srv.AddService(fh.API())
+	sqlEng, err := openSQL(c.query, c.dataDir, c.region, c.accountID, conv.catalog, store, objects, log)
+	if err != nil {
+		return err
+	}
+	defer sqlEng.close(log)
+	srv.AddService(sqlEng.athena.API())
+	crawlers, err := openCrawlers(c.dataDir, conv.glue, conv.catalog, objects, sqlEng.engine, log)
+	if err != nil {
+		return err
+	}
+	defer crawlers.Close()
 	srv.SetS3(newS3API(store, objects, sec, srv, c.region, c.accountID, log))
 	srv.AddService(conv.glue.API())
 	ident.register(srv)

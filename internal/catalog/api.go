@@ -30,6 +30,7 @@ type Service struct {
 	cat   *Catalog
 	model *awsproto.Model
 	log   *slog.Logger
+	extra map[string]awsproto.JSONHandler
 }
 
 // NewService builds the Glue API. The Glue model is embedded in the binary
@@ -47,7 +48,7 @@ func NewService(c *Catalog, log *slog.Logger) (*Service, error) {
 
 // API returns the awsJson dispatcher for the Glue operations.
 func (s *Service) API() *awsproto.Service {
-	return &awsproto.Service{
+	api := &awsproto.Service{
 		TargetPrefix: TargetPrefix,
 		SigningName:  "glue",
 		Model:        s.model,
@@ -64,9 +65,37 @@ func (s *Service) API() *awsproto.Service {
 			"UpdateTable":      s.updateTable,
 			"GetTableVersions": s.getTableVersions,
 			"DeleteTable":      s.deleteTable,
+
+			"CreatePartition":      s.createPartition,
+			"BatchCreatePartition": s.batchCreatePartition,
+			"UpdatePartition":      s.updatePartition,
+			"GetPartition":         s.getPartition,
+			"GetPartitions":        s.getPartitions,
+			"BatchGetPartition":    s.batchGetPartition,
+			"DeletePartition":      s.deletePartition,
+			"BatchDeletePartition": s.batchDeletePartition,
 		},
 	}
+	for op, h := range s.extra {
+		api.Ops[op] = h
+	}
+	return api
 }
+
+// AddOps adds operations served by other packages under the Glue API's
+// target (the crawlers). Call it before API.
+func (s *Service) AddOps(ops map[string]awsproto.JSONHandler) {
+	if s.extra == nil {
+		s.extra = map[string]awsproto.JSONHandler{}
+	}
+	for op, h := range ops {
+		s.extra[op] = h
+	}
+}
+
+// Model is the Glue model the service validates requests with, for the
+// packages whose operations AddOps adds.
+func (s *Service) Model() *awsproto.Model { return s.model }
 
 // decode validates body against op's input shape, then decodes it into v.
 func (s *Service) decode(op string, body []byte, v any) error { return s.model.Decode(op, body, v) }
@@ -85,6 +114,8 @@ func apiErr(err error) error {
 			return awsproto.Errorf(AlreadyExistsException, "%s", ce.Message)
 		case errors.Is(ce.Kind, ErrConcurrent):
 			return awsproto.Errorf(ConcurrentModificationException, "%s", ce.Message)
+		case errors.Is(ce.Kind, ErrInvalid):
+			return awsproto.Errorf(InvalidInputException, "%s", ce.Message)
 		}
 	}
 	return err

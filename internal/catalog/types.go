@@ -117,6 +117,9 @@ type Database struct {
 // storedTable is a table with every version, newest last.
 type storedTable struct {
 	Versions []Table `json:"versions"`
+	// Partitions are the table's partitions, keyed by their values joined
+	// with NUL; they belong to the table, not to a version.
+	Partitions map[string]*Partition `json:"partitions,omitempty"`
 }
 
 func (s *storedTable) latest() *Table { return &s.Versions[len(s.Versions)-1] }

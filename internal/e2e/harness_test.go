@@ -52,7 +52,7 @@ func TestMain(m *testing.M) {
 
 // server is a hydrant process started by a test.
 type server struct {
-	t       *testing.T
+	t       testing.TB
 	DataDir string
 	Addr    string
 	URL     string
@@ -108,7 +108,7 @@ func startServerEnv(t *testing.T, env []string, extra ...string) *server {
 	return s
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -221,7 +221,7 @@ func TestParquetMissingTable(t *testing.T) {
 	}
 }
 
-func duckRows(t *testing.T, db *sql.DB, q string, args ...any) [][]string {
+func duckRows(t testing.TB, db *sql.DB, q string, args ...any) [][]string {
 	t.Helper()
 	rows, err := db.Query(q, args...)
 	if err != nil {

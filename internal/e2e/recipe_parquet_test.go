@@ -24,7 +24,8 @@ const recipeTable = `{"Name":"streaming_etl_data","TableType":"EXTERNAL_TABLE",
 // TestRecipeParquet is the recipe end to end with format conversion: the
 // recipe's Lambda function transforms the records, they are converted to
 // Parquet with the table above and delivered partitioned by
-// year/month/day/hour, and DuckDB queries them with Hive partitioning.
+// year/month/day/hour, and DuckDB queries them with Hive partitioning;
+// then the table is queried through hydrant's Athena API (queryRecipe).
 func TestRecipeParquet(t *testing.T) {
 	t.Parallel()
 	aws := requireTool(t, "aws")
@@ -98,6 +99,8 @@ func TestRecipeParquet(t *testing.T) {
 	if got := fmtRows(rows); got != want {
 		t.Fatalf("DuckDB read\n%s\nwant\n%s", got, want)
 	}
+	// The same table through hydrant's Athena API, with every client.
+	queryRecipe(t, s)
 }
 
 func fmtRows(rows [][]string) string {
