@@ -61,6 +61,8 @@ type Deliverer struct {
 	mu        sync.Mutex
 	flushed   []chan struct{} // Idle waiters
 	flushReqs []chan struct{} // Flush requests the loop has not seen yet
+
+	status status
 }
 
 // Start starts the loop for one stream. It first redoes the plan an earlier
@@ -226,6 +228,7 @@ type delivered struct {
 // committed reports a delivered object once its range is committed.
 func (d *Deliverer) committed(o *delivered) {
 	d.log.Debug("object delivered", "key", o.plan.Key, "records", o.plan.Records, "bytes", o.plan.Bytes)
+	d.noteDelivered()
 	if obs := d.cfg.Observer; obs != nil {
 		obs.Delivered(d.cfg.Stream.Name, o.out)
 	}
@@ -271,11 +274,13 @@ func (d *Deliverer) deliver(ctx context.Context, p Plan) *delivered {
 		out, err := d.write(ctx, p)
 		if err == nil {
 			out.Plan, out.Took = p, d.now().Sub(start)
+			d.noteAttemptOK()
 			return &delivered{plan: p, out: out}
 		}
 		if ctx.Err() != nil {
 			return nil
 		}
+		d.noteFailed(p, err)
 		if o := d.cfg.Observer; o != nil {
 			o.Failed(d.cfg.Stream.Name, p, err)
 		}

@@ -247,6 +247,7 @@ func (d *Deliverer) writeFailures(ctx context.Context, st *streamspec.Stream, p 
 			return err
 		}
 		d.log.Warn("records written to the error output", "error_output_type", typ, "records", len(fs), "key", key, "error_code", fs[0].Code)
+		d.noteRecordErrors(typ, key, fs)
 	}
 	return nil
 }

@@ -463,6 +463,10 @@ type Stats struct {
 	// Reported only by logs that know it (the local segment log).
 	LostRecords int64 `json:"lostRecords,omitempty"`
 	LostBytes   int64 `json:"lostBytes,omitempty"`
+	// Delivery is what the stream's delivery loop has done since it
+	// started (objects, failed attempts, the last error); nil until the
+	// stream is ACTIVE.
+	Delivery *deliver.Status `json:"delivery,omitempty"`
 }
 
 // Stats reports a stream's buffer.
@@ -474,6 +478,10 @@ func (r *Registry) Stats(name string) (Stats, error) {
 	e.mu.Lock()
 	st := Stats{Name: e.info.Name, Status: e.info.Status}
 	lg := e.log
+	if e.deliver != nil {
+		ds := e.deliver.Status()
+		st.Delivery = &ds
+	}
 	e.mu.Unlock()
 	if lg == nil {
 		return st, nil
