@@ -114,3 +114,33 @@ func TestRecovery(t *testing.T) {
 		t.Fatalf("put to a deleted stream: %v", err)
 	}
 }
+
+// TestDeletedHook: Options.Deleted is called with a deleted stream's name
+// once its delivery loop has stopped (hydrant serve wires it to the
+// processors' Forget), and not for the streams that stay.
+func TestDeletedHook(t *testing.T) {
+	dir := t.TempDir()
+	store, err := objstore.NewLocal(filepath.Join(dir, "buckets"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var deleted []string
+	r, err := Open(Options{Dir: filepath.Join(dir, "streams"), Region: "us-east-1", AccountID: "000000000000", Store: store,
+		Deleted: func(name string) { deleted = append(deleted, name) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ctx := context.Background()
+	for _, n := range []string{"gone", "kept"} {
+		if _, err := r.Create(ctx, config(n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Delete(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	if len(deleted) != 1 || deleted[0] != "gone" {
+		t.Fatalf("Deleted called with %v, want [gone]", deleted)
+	}
+}
