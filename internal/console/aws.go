@@ -75,9 +75,10 @@ func (t awsTime) MarshalJSON() ([]byte, error) {
 // Time is t as a time.Time.
 func (t awsTime) Time() time.Time { return time.Time(t) }
 
+// epochTime reads epoch seconds to the millisecond, the precision AWS's
+// timestamps have (a float64 holds no better).
 func epochTime(f float64) time.Time {
-	sec, frac := math.Modf(f)
-	return time.Unix(int64(sec), int64(math.Round(frac*1e9))).UTC()
+	return time.UnixMilli(int64(math.Round(f * 1000))).UTC()
 }
 
 // epochSeconds is t as awsJson sends a timestamp.

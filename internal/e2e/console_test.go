@@ -53,7 +53,8 @@ func consolePipeline(t *testing.T, s *server) {
 	_, err := glueClient(s).CreateTable(ctx, &glue.CreateTableInput{DatabaseName: aws.String("default"), TableInput: &gluetypes.TableInput{
 		Name: aws.String("orders"), StorageDescriptor: &gluetypes.StorageDescriptor{Columns: []gluetypes.Column{
 			{Name: aws.String("id"), Type: aws.String("int")}, {Name: aws.String("item"), Type: aws.String("string")},
-			{Name: aws.String("price"), Type: aws.String("double")}}}}})
+			{Name: aws.String("price"), Type: aws.String("decimal(8,2)")}, {Name: aws.String("at"), Type: aws.String("timestamp")},
+			{Name: aws.String("day"), Type: aws.String("date")}}}}})
 	if err != nil {
 		t.Fatalf("create table: %v", err)
 	}
@@ -74,8 +75,8 @@ func consolePipeline(t *testing.T, s *server) {
 			OutputFormatConfiguration: &types.OutputFormatConfiguration{Serializer: &types.Serializer{ParquetSerDe: &types.ParquetSerDe{}}}},
 	})
 	putRecords(t, fc, "clicks", `{"user":1,"page":"/home"}`+"\n", `{"user":2,"page":"/cart"}`+"\n", `{"user":3,"page":"/pay"}`+"\n")
-	putRecords(t, fc, "orders", `{"id":1,"item":"tea","price":3.5}`, `{"id":2,"item":"cake","price":4.25}`,
-		`not json at all: order #3`, `{"id":4,"item":"jam","price":2}`)
+	putRecords(t, fc, "orders", `{"id":1,"item":"tea","price":3.5,"at":"2026-06-30T12:34:56.789Z","day":"2026-06-30"}`,
+		`{"id":2,"item":"cake","price":4.25}`, `not json at all: order #3`, `{"id":4,"item":"jam","price":2}`)
 	flushStream(t, s, "orders")
 
 	lc := lambdaClient(s)
@@ -153,8 +154,11 @@ func TestConsolePages(t *testing.T) {
 	b.click(`#object-list button.object`)
 	b.wait("the Parquet preview", `!!document.querySelector('#preview table')`)
 	cols := eval[[]string](b, `[...document.querySelectorAll('#preview thead th')].map((th) => th.firstChild.textContent)`)
-	if strings.Join(cols, ",") != "id,item,price" {
+	if strings.Join(cols, ",") != "id,item,price,at,day" {
 		t.Errorf("Parquet columns %v", cols)
+	}
+	if row := eval[[]string](b, `[...document.querySelectorAll('#preview tbody tr:first-child td')].map((td) => td.textContent)`); strings.Join(row, ",") != "1,tea,3.50,2026-06-30T12:34:56.789Z,2026-06-30" {
+		t.Errorf("Parquet first row %v", row)
 	}
 	if rows := eval[int](b, `document.querySelectorAll('#preview tbody tr').length`); rows != 3 {
 		t.Errorf("Parquet preview shows %d rows, want 3", rows)
