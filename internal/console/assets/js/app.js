@@ -3,26 +3,21 @@
 
 import { api, base, setCSRF, toLogin } from './api.js';
 import { fill, errorBox, h, setText } from './dom.js';
-import * as overview from './pages/overview.js';
-import * as streamPage from './pages/stream.js';
-import * as functionPage from './pages/function.js';
-import * as queryPage from './pages/query.js';
-import * as dashboards from './pages/dashboards.js';
-import * as alarms from './pages/alarms.js';
-
+// Each page's module is loaded when it is first shown: the overview does
+// not wait for the chart library or the query editor.
 const routes = [
-  [/^\/?$/, overview.render, 'overview'],
-  [/^\/streams\/([^/]+)$/, streamPage.render, 'overview'],
-  [/^\/functions\/([^/]+)$/, functionPage.render, 'overview'],
-  [/^\/query$/, queryPage.render, 'query'],
-  [/^\/dashboards$/, dashboards.renderList, 'dashboards'],
-  [/^\/dashboards\/([^/]+)$/, dashboards.renderOne, 'dashboards'],
-  [/^\/alarms$/, alarms.renderList, 'alarms'],
-  [/^\/alarms\/([^/]+)$/, alarms.renderOne, 'alarms'],
+  [/^\/?$/, () => import('./pages/overview.js'), 'render', 'overview'],
+  [/^\/streams\/([^/]+)$/, () => import('./pages/stream.js'), 'render', 'overview'],
+  [/^\/functions\/([^/]+)$/, () => import('./pages/function.js'), 'render', 'overview'],
+  [/^\/query$/, () => import('./pages/query.js'), 'render', 'query'],
+  [/^\/dashboards$/, () => import('./pages/dashboards.js'), 'renderList', 'dashboards'],
+  [/^\/dashboards\/([^/]+)$/, () => import('./pages/dashboards.js'), 'renderOne', 'dashboards'],
+  [/^\/alarms$/, () => import('./pages/alarms.js'), 'renderList', 'alarms'],
+  [/^\/alarms\/([^/]+)$/, () => import('./pages/alarms.js'), 'renderOne', 'alarms'],
 ];
 
 /** What every page may read: the session and which pages this hydrant has. */
-export const app = { features: {}, session: {}, health: null };
+export const app = { features: {}, session: {}, health: null, summary: null };
 
 const main = document.getElementById('main');
 let cleanup = null;
@@ -34,13 +29,14 @@ async function route() {
   }
   const rel = location.pathname.startsWith(base) ? location.pathname.slice(base.length) : location.pathname;
   const params = new URLSearchParams(location.search);
-  for (const [re, render, nav] of routes) {
+  for (const [re, load, fn, nav] of routes) {
     const m = rel.match(re);
     if (!m) continue;
     markNav(nav);
     const args = m.slice(1).map(decodeURIComponent);
     try {
-      cleanup = (await render(main, args, params)) || null;
+      const page = await load();
+      cleanup = (await page[fn](main, args, params)) || null;
     } catch (e) {
       fill(main, errorBox(e));
     }
@@ -127,6 +123,7 @@ async function start() {
   try {
     const s = await api('/summary');
     app.features = s.features;
+    app.summary = s; // the overview's first rows
     showHealth(s.health);
   } catch (e) {
     fill(main, errorBox(e));

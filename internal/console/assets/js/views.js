@@ -3,7 +3,6 @@
 
 import { api } from './api.js';
 import { h, fill, bytes, number, when, time, pretty, errorBox, poll } from './dom.js';
-import { timeChart, chartPanel } from './chart.js';
 
 /** Renders a preview (GET /api/streams/{name}/object) into el. */
 export function renderPreview(el, p) {
@@ -77,6 +76,7 @@ export function graphsView(load, label) {
       fill(grid, errorBox(e));
       return;
     }
+    const { timeChart, chartPanel } = await import('./chart.js');
     for (const c of charts) c.destroy();
     charts = [];
     fill(grid);

@@ -4,7 +4,7 @@
 import { api, base, path } from '../api.js';
 import { h, fill, ago, number, errorBox, table, poll } from '../dom.js';
 import { resultChart } from '../chart.js';
-import { resultTable } from './query.js';
+import { resultTable } from '../table.js';
 
 const intervals = [[0, 'by hand only'], [60, 'every minute'], [300, 'every 5 minutes'], [900, 'every 15 minutes'], [3600, 'every hour'], [86400, 'every day']];
 

@@ -7,27 +7,7 @@ import { api, base, path } from '../api.js';
 import { app } from '../app.js';
 import { h, fill, number, bytes, badge, stateKind, errorBox, poll } from '../dom.js';
 import { resultChart, suggest, isNumberColumn } from '../chart.js';
-
-/** Renders rows into a table body quickly: one fragment, text nodes only. */
-export function resultTable(result, label = 'Query results') {
-  const thead = h('thead', {}, h('tr', {}, result.columns.map((c) => h('th', { scope: 'col', title: c.type }, c.name))));
-  const tbody = document.createElement('tbody');
-  const frag = document.createDocumentFragment();
-  for (const row of result.rows) {
-    const tr = document.createElement('tr');
-    for (const v of row) {
-      const td = document.createElement('td');
-      if (v === null || v === undefined) {
-        td.className = 'null';
-        td.textContent = 'NULL';
-      } else td.textContent = v;
-      tr.appendChild(td);
-    }
-    frag.appendChild(tr);
-  }
-  tbody.appendChild(frag);
-  return h('div', { class: 'table-wrap results', role: 'region', 'aria-label': label, tabindex: 0 }, h('table', {}, thead, tbody));
-}
+import { resultTable } from '../table.js';
 
 export async function render(main) {
   if (!app.features.query) {
