@@ -198,7 +198,9 @@ func (b *browser) viewport(w, h int64, scale float64) {
 
 // accessible checks what can be checked mechanically on the page: every
 // form control has a label (a <label>, aria-label or aria-labelledby),
-// every button and link has a name, and nothing is wider than the window.
+// every button and link has a name, nothing is wider than the window, and
+// text contrasts with its background as WCAG AA asks (4.5:1, or 3:1 for
+// large text; disabled controls are exempt).
 func (b *browser) accessible(page string) {
 	b.t.Helper()
 	problems := eval[[]string](b, `(() => {
@@ -213,6 +215,22 @@ func (b *browser) accessible(page string) {
 	  }
 	  if (document.documentElement.scrollWidth > window.innerWidth + 1)
 	    out.push('page is ' + document.documentElement.scrollWidth + 'px wide in a ' + window.innerWidth + 'px window');
+	  const rgba = (s) => { const m = s.match(/rgba?\(([^)]+)\)/); if (!m) return null; const p = m[1].split(/[ ,\/]+/).filter(Boolean).map(parseFloat); return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; };
+	  const lum = (c) => { const [r, g, b] = c.slice(0, 3).map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; }); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+	  const bg = (el) => { for (let e = el; e; e = e.parentElement) { const c = rgba(getComputedStyle(e).backgroundColor); if (c && c[3] > 0.5) return c; } return [255, 255, 255, 1]; };
+	  let low = 0;
+	  for (const el of document.querySelectorAll('body *')) {
+	    if (![...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
+	    if (el.closest(':disabled, [hidden], .u-legend, canvas') || !el.getClientRects().length) continue;
+	    const cs = getComputedStyle(el);
+	    if (cs.visibility === 'hidden' || cs.display === 'none') continue;
+	    const fg = rgba(cs.color), b = bg(el);
+	    if (!fg) continue;
+	    const l1 = lum(fg), l2 = lum(b), ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+	    const size = parseFloat(cs.fontSize), bold = parseInt(cs.fontWeight, 10) >= 700;
+	    const need = size >= 24 || (size >= 18.66 && bold) ? 3 : 4.5;
+	    if (ratio < need && low++ < 10) out.push('contrast ' + ratio.toFixed(2) + ':1 < ' + need + ' for "' + el.textContent.trim().slice(0, 40) + '" (' + cs.color + ' on rgb(' + b.slice(0, 3).join(',') + '))');
+	  }
 	  return out;
 	})()`)
 	for _, p := range problems {
