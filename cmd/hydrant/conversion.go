@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/hydrant-io/hydrant/internal/catalog"
 	"github.com/hydrant-io/hydrant/internal/format"
+	"github.com/hydrant-io/hydrant/internal/state"
 )
 
 // conversion is record format conversion's wiring: the Glue-compatible
@@ -21,8 +23,16 @@ type conversion struct {
 	formats format.StageFunc
 }
 
-func openConversion(dataDir, region, accountID string, log *slog.Logger) (*conversion, error) {
-	cat, err := catalog.Open(filepath.Join(dataDir, "catalog"), accountID, log)
+// openConversion opens the catalog in the data dir, or, in a cluster, in
+// the shared state (shared non-nil).
+func openConversion(ctx context.Context, dataDir, region, accountID string, shared state.Store, log *slog.Logger) (*conversion, error) {
+	var cat *catalog.Catalog
+	var err error
+	if shared != nil {
+		cat, err = catalog.OpenStore(ctx, shared, "catalog/", true, accountID, log)
+	} else {
+		cat, err = catalog.Open(filepath.Join(dataDir, "catalog"), accountID, log)
+	}
 	if err != nil {
 		return nil, err
 	}

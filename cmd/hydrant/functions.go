@@ -10,6 +10,7 @@ import (
 
 	"github.com/hydrant-io/hydrant/internal/lambda"
 	"github.com/hydrant-io/hydrant/internal/server"
+	"github.com/hydrant-io/hydrant/internal/state"
 )
 
 // functionFlags are serve's flags for Lambda functions.
@@ -41,14 +42,19 @@ type functions struct {
 	invoker lambda.Invoker
 }
 
-// openFunctions loads the hosted functions from <data-dir>/functions.
-// Functions reach hydrant's own APIs through AWS_ENDPOINT_URL.
-func openFunctions(ctx context.Context, f functionFlags, dataDir, region, accountID, listen, scheme string, log *slog.Logger) (*functions, error) {
-	svc, err := lambda.Open(lambda.Options{
+// openFunctions loads the hosted functions from <data-dir>/functions, or,
+// in a cluster, from the shared state (shared non-nil). Functions reach
+// hydrant's own APIs through AWS_ENDPOINT_URL; what they print goes to sink
+// (CloudWatch Logs).
+func openFunctions(ctx context.Context, f functionFlags, dataDir, region, accountID, listen, scheme string, ident *identity, shared state.Store, sink lambda.LogSink, log *slog.Logger) (*functions, error) {
+	opts := lambda.Options{
 		Dir: filepath.Join(dataDir, "functions"), Region: region, AccountID: accountID, Logger: log,
 		Python: f.python, Node: f.node, Concurrency: f.concurrency,
-		EndpointURL: scheme + "://" + loopbackAddr(listen),
-	})
+		EndpointURL: scheme + "://" + loopbackAddr(listen), LogSink: sink,
+		State:       shared,
+	}
+	ident.functionOptions(&opts)
+	svc, err := lambda.Open(opts)
 	if err != nil {
 		return nil, err
 	}

@@ -13,12 +13,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hydrant-io/hydrant/internal/cluster"
 	"github.com/hydrant-io/hydrant/internal/console"
 	"github.com/hydrant-io/hydrant/internal/deliver"
 	"github.com/hydrant-io/hydrant/internal/firehose"
 	"github.com/hydrant-io/hydrant/internal/metrics"
 	"github.com/hydrant-io/hydrant/internal/objstore"
 	"github.com/hydrant-io/hydrant/internal/server"
+	"github.com/hydrant-io/hydrant/internal/state"
 	"github.com/hydrant-io/hydrant/internal/stream"
 )
 
@@ -38,6 +40,9 @@ type serveConfig struct {
 	security    securityConfig
 	functions   functionFlags
 	transforms  transformFlags
+	cluster     cluster.Flags
+	identity    identityFlags
+	logs        logsFlags
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -58,6 +63,9 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	c.security.register(fs)
 	c.functions.register(fs)
 	c.transforms.register(fs)
+	c.cluster.Register(fs)
+	c.identity.register(fs)
+	c.logs.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -68,6 +76,9 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 		return c, err
 	}
 	if err := c.transforms.check(); err != nil {
+		return c, err
+	}
+	if err := c.cluster.Check(); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
@@ -124,6 +135,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := os.MkdirAll(c.dataDir, 0o755); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
+	// In a cluster, streams, their logs and their delivery are shared
+	// with the other nodes; without the flags, nothing of it runs.
+	var cl *cluster.Cluster
+	if c.cluster.Enabled() {
+		if cl, err = openCluster(ctx, c, sec, log); err != nil {
+			return err
+		}
+		defer cl.Close()
+	}
 	store, err := objstore.NewLocal(filepath.Join(c.dataDir, "buckets"), log)
 	if err != nil {
 		return err
@@ -132,13 +152,29 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	conv, err := openConversion(c.dataDir, c.region, c.accountID, log)
+	// What the APIs create is kept in the data dir, or, in a cluster, in
+	// the state every node shares.
+	var shared state.Store
+	if cl != nil {
+		shared = cl.State
+	}
+	conv, err := openConversion(ctx, c.dataDir, c.region, c.accountID, shared, log)
 	if err != nil {
 		return err
 	}
+	ident, err := openIdentity(c.identity, c.dataDir, c.accountID, sec, log)
+	if err != nil {
+		return err
+	}
+	// Logs close after functions and the registry, which write to them.
+	cwl, err := openLogs(c.logs, c.dataDir, c.region, c.accountID, log)
+	if err != nil {
+		return err
+	}
+	defer cwl.close(log)
 	// Functions close after the registry (deferred first): delivery may be
 	// invoking them until it stops.
-	funcs, err := openFunctions(ctx, c.functions, c.dataDir, c.region, c.accountID, c.listen, sec.scheme(), log)
+	funcs, err := openFunctions(ctx, c.functions, c.dataDir, c.region, c.accountID, c.listen, sec.scheme(), ident, shared, cwl.functions, log)
 	if err != nil {
 		return err
 	}
@@ -153,7 +189,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		StreamLimit: int64(c.buffers.maxStream),
 	})
 	procs := newProcessing(funcs.invoker, c.functions.concurrency, c.region, log, mx)
-	reg, err = stream.Open(stream.Options{
+	so := stream.Options{
 		Dir:            filepath.Join(c.dataDir, "streams"),
 		Region:         c.region,
 		AccountID:      c.accountID,
@@ -166,7 +202,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		Stages:         deliver.CombineStages(procs.Pipeline, conv.formats),
 		MaxPartitions:  c.transforms.maxPartitions,
 		Deleted:        procs.Forget,
-	})
+		ErrorLog:       cwl.firehose,
+	}
+	if cl != nil {
+		so.State, so.Logs, so.Clustered = cl.State, cl.Logs, true
+	}
+	reg, err = stream.Open(so)
 	if err != nil {
 		return err
 	}
@@ -175,7 +216,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			log.Error("close streams", "err", err)
 		}
 	}()
-	fh, err := firehose.NewService(reg, firehose.Options{Region: c.region, AccountID: c.accountID, Logger: log, Metrics: mx,
+	if cl != nil {
+		if err := cl.Start(ctx, reg); err != nil {
+			return err
+		}
+		// First at shutdown: hand the streams to the other nodes.
+		defer cl.Leave(context.Background())
+	}
+	fh, err := firehose.NewService(reg, firehose.Options{Region: c.region, AccountID: c.accountID, Logger: log, Metrics: mx, Roles: ident.firehoseRoles(),
 		Features: transformFeatures(firehose.Features{FormatConversion: true})})
 	if err != nil {
 		return err
@@ -191,6 +239,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	sec.install(srv)
 	srv.AddService(fh.API())
 	srv.AddService(conv.glue.API())
+	ident.register(srv)
+	cwl.register(srv)
 	srv.Handle("GET /_hydrant/streams", stream.StatsHandler(reg))
 	srv.Handle("GET /_hydrant/streams/{name}", stream.StatsHandler(reg))
 	srv.Handle("POST /_hydrant/streams/{name}/flush", stream.FlushHandler(reg))
@@ -198,6 +248,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	srv.HandlePublic("GET /_hydrant/metrics", mx.Handler())
+	if cl != nil {
+		srv.Handle("GET /_hydrant/cluster", cl.Handler())
+		srv.AddHealthCheck("cluster", cl.Health)
+	}
 	funcs.register(srv)
 	ui, err := openConsole(c.dataDir, reg, objects, funcs, srv, sec, log)
 	if err != nil {
@@ -217,6 +271,29 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	err = srv.Serve(ctx, ln, 10*time.Second)
 	log.Info("hydrant stopped")
 	return err
+}
+
+// openCluster starts or joins the NATS cluster (--cluster-listen, --nats)
+// and waits for JetStream, up to two minutes: the other nodes may be
+// starting too.
+func openCluster(ctx context.Context, c serveConfig, sec *security, log *slog.Logger) (*cluster.Cluster, error) {
+	creds := c.security.credentials
+	if creds == "" {
+		creds = os.Getenv("HYDRANT_CREDENTIALS")
+	}
+	octx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	return cluster.Open(octx, cluster.Options{
+		Flags:          c.cluster,
+		DataDir:        c.dataDir,
+		APIAddr:        sec.scheme() + "://" + c.listen,
+		Credentials:    creds,
+		TLS:            sec.tls,
+		Insecure:       c.security.insecure,
+		MaxStreamBytes: int64(c.buffers.maxStream),
+		MaxStore:       int64(c.buffers.maxTotal),
+		Logger:         log,
+	})
 }
 
 // startCPUProfile starts profiling the process into path; stop ends the

@@ -58,7 +58,9 @@ type SegmentLog struct {
 	taken  bool          // notify was handed out since it was made
 	shut   bool          // Close has run
 
-	cmu sync.Mutex // serialises Commit
+	cmu sync.Mutex // serialises Commit and Fence
+	// fence is the highest token Fence has seen, under cmu.
+	fence uint64
 	// The cursor file, its slot size and the generation of its newest slot;
 	// owned by Commit under cmu (and by recover before the log is shared).
 	cursorFile     File

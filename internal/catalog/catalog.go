@@ -19,7 +19,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hydrant-io/hydrant/internal/atomicfile"
+	hstate "github.com/hydrant-io/hydrant/internal/state"
 )
 
 // DefaultDatabase exists in every catalog, as in Glue.
@@ -51,47 +51,69 @@ func (e *Error) Unwrap() error { return e.Kind }
 // Catalog is the store: every catalog ID's databases and tables, kept in
 // memory and written to <dir>/<catalogId>.json atomically on each change.
 type Catalog struct {
-	dir       string
+	store     hstate.Store
+	prefix    string // keys: <prefix><catalogId>.json
+	shared    bool   // other nodes change the store too
 	accountID string
 	log       *slog.Logger
 	now       func() time.Time
 
 	mu       sync.Mutex
 	catalogs map[string]*state
+	revs     map[string]uint64 // store revision of each catalog's state
 }
 
 // Open loads the catalog kept in dir (<data-dir>/catalog), creating it when
 // missing. accountID is the default catalog ID.
 func Open(dir, accountID string, log *slog.Logger) (*Catalog, error) {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("open catalog: %w", err)
 	}
-	if _, err := atomicfile.CleanTemps(dir); err != nil {
-		return nil, fmt.Errorf("open catalog: %w", err)
-	}
-	c := &Catalog{dir: dir, accountID: accountID, log: log, now: time.Now, catalogs: map[string]*state{}}
-	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	base := filepath.Base(dir)
+	st, err := hstate.OpenLocal(filepath.Dir(dir), base+"/*.json")
 	if err != nil {
 		return nil, fmt.Errorf("open catalog: %w", err)
 	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
+	return OpenStore(context.Background(), st, base+"/", false, accountID, log)
+}
+
+// OpenStore loads the catalog kept in a state store under prefix (each
+// catalog ID's databases and tables in one key, "<prefix><id>.json"). With
+// shared, other nodes change the store too: every call reads the latest
+// version first, and changes are compare-and-set, retried on conflict.
+func OpenStore(ctx context.Context, store hstate.Store, prefix string, shared bool, accountID string, log *slog.Logger) (*Catalog, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := &Catalog{store: store, prefix: prefix, shared: shared, accountID: accountID, log: log, now: time.Now,
+		catalogs: map[string]*state{}, revs: map[string]uint64{}}
+	entries, err := store.List(ctx, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("open catalog: %w", err)
+	}
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(strings.TrimPrefix(e.Key, prefix), ".json")
+		if !ok || strings.Contains(name, "/") {
+			continue
+		}
+		st, err := decodeState(e.Value)
 		if err != nil {
-			return nil, fmt.Errorf("open catalog: %w", err)
+			return nil, fmt.Errorf("open catalog %s: %w", e.Key, err)
 		}
-		var st state
-		if err := json.Unmarshal(b, &st); err != nil {
-			return nil, fmt.Errorf("open catalog %s: %w", f, err)
-		}
-		if st.Databases == nil {
-			st.Databases = map[string]*storedDatabase{}
-		}
-		c.catalogs[strings.TrimSuffix(filepath.Base(f), ".json")] = &st
+		c.catalogs[name], c.revs[name] = st, e.Revision
 	}
 	return c, nil
+}
+
+func decodeState(b []byte) (*state, error) {
+	var st state
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, err
+	}
+	if st.Databases == nil {
+		st.Databases = map[string]*storedDatabase{}
+	}
+	return &st, nil
 }
 
 // AccountID is the default catalog ID.
@@ -121,46 +143,92 @@ func (c *Catalog) catalog(id string) (string, *state) {
 	return id, st
 }
 
-// commit persists a change; when it cannot be persisted the change is
-// undone in memory too, so that what is served is what is on disk.
-// Callers hold c.mu.
-func (c *Catalog) commit(id string) error {
-	err := c.save(id)
-	if err != nil {
-		delete(c.catalogs, id)
-		if b, rerr := os.ReadFile(c.path(id)); rerr == nil {
-			var st state
-			if json.Unmarshal(b, &st) == nil && st.Databases != nil {
-				c.catalogs[id] = &st
-			}
-		}
+// refresh reads a catalog ID's latest state from a shared store, so that
+// a change made on another node shows at once. Callers hold c.mu.
+func (c *Catalog) refresh(ctx context.Context, catalogID string) {
+	if !c.shared {
+		return
 	}
-	return err
+	id := catalogID
+	if id == "" {
+		id = c.accountID
+	}
+	name := fileName(id)
+	e, err := c.store.Get(ctx, c.prefix+name+".json")
+	if err != nil {
+		if !errors.Is(err, hstate.ErrNotFound) {
+			c.log.Warn("catalog: read the shared state", "catalog", id, "err", err)
+		}
+		return
+	}
+	if e.Revision <= c.revs[name] {
+		return
+	}
+	st, err := decodeState(e.Value)
+	if err != nil {
+		c.log.Error("catalog: unreadable shared state", "catalog", id, "err", err)
+		return
+	}
+	c.catalogs[id], c.revs[name] = st, e.Revision
 }
 
-// path is the file of a catalog ID's state. The ID is used as a file name,
-// so it is kept to what account IDs look like: no ID can name a path
-// outside dir.
-func (c *Catalog) path(id string) string {
-	name := strings.Map(func(r rune) rune {
+// mutate applies fn to a catalog ID's state and stores the result; when
+// another node changed the state in between, it applies fn again to the
+// newer state. fn checks before it changes anything: when it returns an
+// error, nothing has changed.
+func (c *Catalog) mutate(ctx context.Context, catalogID string, fn func(id string, st *state) error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for {
+		c.refresh(ctx, catalogID)
+		id, st := c.catalog(catalogID)
+		if err := fn(id, st); err != nil {
+			return err
+		}
+		err := c.commit(ctx, id)
+		if !errors.Is(err, hstate.ErrConflict) {
+			return err
+		}
+	}
+}
+
+// commit persists a change; when it cannot be persisted the change is
+// undone in memory too (the stored state is read again), so that what is
+// served is what is stored. Callers hold c.mu.
+func (c *Catalog) commit(ctx context.Context, id string) error {
+	name := fileName(id)
+	b, err := json.MarshalIndent(c.catalogs[id], "", " ")
+	if err != nil {
+		return err
+	}
+	rev, err := c.store.Put(ctx, c.prefix+name+".json", b, c.revs[name])
+	if err == nil {
+		c.revs[name] = rev
+		return nil
+	}
+	delete(c.catalogs, id)
+	delete(c.revs, name)
+	if e, gerr := c.store.Get(ctx, c.prefix+name+".json"); gerr == nil {
+		if st, derr := decodeState(e.Value); derr == nil {
+			c.catalogs[id], c.revs[name] = st, e.Revision
+		}
+	}
+	if errors.Is(err, hstate.ErrConflict) {
+		return err
+	}
+	return fmt.Errorf("save catalog: %w", err)
+}
+
+// fileName is the key (file) name of a catalog ID's state. The ID is used
+// as a file name, so it is kept to what account IDs look like: no ID can
+// name a path outside the catalog.
+func fileName(id string) string {
+	return strings.Map(func(r rune) rune {
 		if r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-' || r == '_' {
 			return r
 		}
 		return '_'
 	}, id)
-	return filepath.Join(c.dir, name+".json")
-}
-
-// save persists one catalog ID's state. Callers hold c.mu.
-func (c *Catalog) save(id string) error {
-	b, err := json.MarshalIndent(c.catalogs[id], "", " ")
-	if err != nil {
-		return err
-	}
-	if err := atomicfile.Write(c.path(id), b, 0o644); err != nil {
-		return fmt.Errorf("save catalog: %w", err)
-	}
-	return nil
 }
 
 func dbNotFound(name string) error {
@@ -173,25 +241,25 @@ func tableNotFound(name string) error {
 
 // CreateDatabase adds a database; names are stored lower-case, as Glue does.
 func (c *Catalog) CreateDatabase(ctx context.Context, catalogID string, in DatabaseInput) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	id, st := c.catalog(catalogID)
 	in.Name = strings.ToLower(in.Name)
-	if st.Databases[in.Name] != nil {
-		return &Error{Kind: ErrExists, Message: "Database already exists."}
-	}
-	created := Timestamp(c.now())
-	st.Databases[in.Name] = &storedDatabase{
-		Database: Database{DatabaseInput: in, CreateTime: &created, CatalogId: id},
-		Tables:   map[string]*storedTable{},
-	}
-	return c.commit(id)
+	return c.mutate(ctx, catalogID, func(id string, st *state) error {
+		if st.Databases[in.Name] != nil {
+			return &Error{Kind: ErrExists, Message: "Database already exists."}
+		}
+		created := Timestamp(c.now())
+		st.Databases[in.Name] = &storedDatabase{
+			Database: Database{DatabaseInput: in, CreateTime: &created, CatalogId: id},
+			Tables:   map[string]*storedTable{},
+		}
+		return nil
+	})
 }
 
 // GetDatabase returns a database.
 func (c *Catalog) GetDatabase(ctx context.Context, catalogID, name string) (*Database, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.refresh(ctx, catalogID)
 	_, st := c.catalog(catalogID)
 	db := st.Databases[strings.ToLower(name)]
 	if db == nil {
@@ -205,6 +273,7 @@ func (c *Catalog) GetDatabase(ctx context.Context, catalogID, name string) (*Dat
 func (c *Catalog) Databases(ctx context.Context, catalogID string) []Database {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.refresh(ctx, catalogID)
 	_, st := c.catalog(catalogID)
 	out := make([]Database, 0, len(st.Databases))
 	for _, db := range st.Databases {
@@ -216,78 +285,74 @@ func (c *Catalog) Databases(ctx context.Context, catalogID string) []Database {
 
 // DeleteDatabase removes a database and its tables.
 func (c *Catalog) DeleteDatabase(ctx context.Context, catalogID, name string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	id, st := c.catalog(catalogID)
 	name = strings.ToLower(name)
-	if st.Databases[name] == nil {
-		return dbNotFound(name)
-	}
-	delete(st.Databases, name)
-	return c.commit(id)
+	return c.mutate(ctx, catalogID, func(id string, st *state) error {
+		if st.Databases[name] == nil {
+			return dbNotFound(name)
+		}
+		delete(st.Databases, name)
+		return nil
+	})
 }
 
 // CreateTable adds a table at version 0.
 func (c *Catalog) CreateTable(ctx context.Context, catalogID, dbName string, in TableInput) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	id, st := c.catalog(catalogID)
-	db := st.Databases[strings.ToLower(dbName)]
-	if db == nil {
-		return dbNotFound(dbName)
-	}
 	in.Name = strings.ToLower(in.Name)
-	if db.Tables[in.Name] != nil {
-		return &Error{Kind: ErrExists, Message: "Table already exists."}
-	}
-	now := Timestamp(c.now())
-	t := Table{TableInput: in, DatabaseName: db.Database.Name, CatalogId: id, VersionId: "0", CreateTime: &now, UpdateTime: &now}
-	db.Tables[in.Name] = &storedTable{Versions: []Table{t}}
-	return c.commit(id)
+	return c.mutate(ctx, catalogID, func(id string, st *state) error {
+		db := st.Databases[strings.ToLower(dbName)]
+		if db == nil {
+			return dbNotFound(dbName)
+		}
+		if db.Tables[in.Name] != nil {
+			return &Error{Kind: ErrExists, Message: "Table already exists."}
+		}
+		now := Timestamp(c.now())
+		t := Table{TableInput: in, DatabaseName: db.Database.Name, CatalogId: id, VersionId: "0", CreateTime: &now, UpdateTime: &now}
+		db.Tables[in.Name] = &storedTable{Versions: []Table{t}}
+		return nil
+	})
 }
 
 // UpdateTable stores in as a new version of an existing table. When
 // versionID is set it must be the latest version (optimistic locking).
 func (c *Catalog) UpdateTable(ctx context.Context, catalogID, dbName string, in TableInput, versionID string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	id, st := c.catalog(catalogID)
-	db := st.Databases[strings.ToLower(dbName)]
-	if db == nil {
-		return dbNotFound(dbName)
-	}
 	in.Name = strings.ToLower(in.Name)
-	tbl := db.Tables[in.Name]
-	if tbl == nil {
-		return tableNotFound(in.Name)
-	}
-	last := tbl.latest()
-	if versionID != "" && versionID != last.VersionId {
-		return &Error{Kind: ErrConcurrent, Message: "Update table failed due to concurrent modifications."}
-	}
-	n, _ := strconv.Atoi(last.VersionId)
-	now := Timestamp(c.now())
-	t := Table{TableInput: in, DatabaseName: db.Database.Name, CatalogId: id, VersionId: strconv.Itoa(n + 1),
-		CreateTime: last.CreateTime, UpdateTime: &now}
-	tbl.Versions = append(tbl.Versions, t)
-	return c.commit(id)
+	return c.mutate(ctx, catalogID, func(id string, st *state) error {
+		db := st.Databases[strings.ToLower(dbName)]
+		if db == nil {
+			return dbNotFound(dbName)
+		}
+		tbl := db.Tables[in.Name]
+		if tbl == nil {
+			return tableNotFound(in.Name)
+		}
+		last := tbl.latest()
+		if versionID != "" && versionID != last.VersionId {
+			return &Error{Kind: ErrConcurrent, Message: "Update table failed due to concurrent modifications."}
+		}
+		n, _ := strconv.Atoi(last.VersionId)
+		now := Timestamp(c.now())
+		t := Table{TableInput: in, DatabaseName: db.Database.Name, CatalogId: id, VersionId: strconv.Itoa(n + 1),
+			CreateTime: last.CreateTime, UpdateTime: &now}
+		tbl.Versions = append(tbl.Versions, t)
+		return nil
+	})
 }
 
 // DeleteTable removes a table and its versions.
 func (c *Catalog) DeleteTable(ctx context.Context, catalogID, dbName, name string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	id, st := c.catalog(catalogID)
-	db := st.Databases[strings.ToLower(dbName)]
-	if db == nil {
-		return dbNotFound(dbName)
-	}
 	name = strings.ToLower(name)
-	if db.Tables[name] == nil {
-		return tableNotFound(name)
-	}
-	delete(db.Tables, name)
-	return c.commit(id)
+	return c.mutate(ctx, catalogID, func(id string, st *state) error {
+		db := st.Databases[strings.ToLower(dbName)]
+		if db == nil {
+			return dbNotFound(dbName)
+		}
+		if db.Tables[name] == nil {
+			return tableNotFound(name)
+		}
+		delete(db.Tables, name)
+		return nil
+	})
 }
 
 // Table returns one version of a table: versionID "" or "LATEST" means the
@@ -297,6 +362,7 @@ func (c *Catalog) DeleteTable(ctx context.Context, catalogID, dbName, name strin
 func (c *Catalog) Table(ctx context.Context, catalogID, dbName, name, versionID string) (*Table, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.refresh(ctx, catalogID)
 	_, st := c.catalog(catalogID)
 	db := st.Databases[strings.ToLower(dbName)]
 	if db == nil {
@@ -324,6 +390,7 @@ func (c *Catalog) Table(ctx context.Context, catalogID, dbName, name, versionID 
 func (c *Catalog) Tables(ctx context.Context, catalogID, dbName string) ([]Table, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.refresh(ctx, catalogID)
 	_, st := c.catalog(catalogID)
 	db := st.Databases[strings.ToLower(dbName)]
 	if db == nil {
@@ -342,6 +409,7 @@ func (c *Catalog) Tables(ctx context.Context, catalogID, dbName string) ([]Table
 func (c *Catalog) TableVersions(ctx context.Context, catalogID, dbName, name string) ([]Table, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.refresh(ctx, catalogID)
 	_, st := c.catalog(catalogID)
 	db := st.Databases[strings.ToLower(dbName)]
 	if db == nil {

@@ -37,15 +37,18 @@ type Config struct {
 	// Stages builds the stream's processing pipeline and record format;
 	// nil means records are delivered as they are.
 	Stages Stages
-	// SpoolDir is where a dynamically partitioned batch's records wait for
-	// their partition's object (the stream's own directory); "" means a
-	// temporary directory. MaxPartitions is the active-partition limit;
-	// zero means DefaultMaxPartitions.
-	SpoolDir      string
+	// PartitionLog is where a dynamically partitioned stream buffers its
+	// records by partition (see partition.go); it is required for such a
+	// stream and unused otherwise. MaxPartitions is the active-partition
+	// limit; zero means DefaultMaxPartitions.
+	PartitionLog  buffer.Log
 	MaxPartitions int
 	// Partitions receives the partitioning metrics; nil means the Observer
 	// if it implements PartitionObserver.
 	Partitions PartitionObserver
+	// ErrorLog receives the error records of a stream whose destination
+	// has CloudWatchLoggingOptions enabled; nil means none are written.
+	ErrorLog ErrorLog
 }
 
 // Deliverer is a running delivery loop.
@@ -58,9 +61,14 @@ type Deliverer struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
+	// window is how many bytes the stream's pipeline takes at once, as the
+	// last move of a partitioned stream found it (owned by the loop).
+	window int64
+
 	mu        sync.Mutex
 	flushed   []chan struct{} // Idle waiters
 	flushReqs []chan struct{} // Flush requests the loop has not seen yet
+	pstats    PartitionStats
 
 	status status
 }
@@ -86,7 +94,11 @@ func Start(cfg Config) *Deliverer {
 	}
 	info := cfg.Stream
 	d.stream.Store(&info)
-	go d.run(ctx)
+	if info.Partitioning.Enabled {
+		go d.runPartitioned(ctx)
+	} else {
+		go d.run(ctx)
+	}
 	return d
 }
 
@@ -161,7 +173,9 @@ func (d *Deliverer) run(ctx context.Context) {
 		if !b.Empty() {
 			end = b.To
 		}
-		flush.take(d, cursor, end)
+		// Waiters are told by advance once the records are committed
+		// (settle, or the next plan's commit), not when merely stored.
+		flush.take(d, end)
 		if b.Empty() {
 			if !settle() {
 				return
@@ -240,22 +254,15 @@ func (d *Deliverer) plan(st *streamspec.Stream, span buffer.Span) (Plan, error) 
 	loc := location(st)
 	t := span.Oldest.In(loc)
 	id := uuid.NewString()
-	key := ""
-	if !st.Partitioning.Enabled {
-		// A partitioned batch's keys depend on its records; they are
-		// derived from the plan's ObjectID when its objects are written.
-		prefix, err := dest.Prefix.Eval(keys.Env{Time: t, Location: loc})
-		if err != nil {
-			return Plan{}, err
-		}
-		key = prefix + keys.ObjectName(st.Name, strconv.Itoa(st.VersionID), t, id, dest.Extension)
+	prefix, err := dest.Prefix.Eval(keys.Env{Time: t, Location: loc})
+	if err != nil {
+		return Plan{}, err
 	}
 	return Plan{
 		From:        span.From,
 		To:          span.To,
 		Bucket:      dest.Bucket,
-		Key:         key,
-		Partitioned: st.Partitioning.Enabled,
+		Key:         prefix + keys.ObjectName(st.Name, strconv.Itoa(st.VersionID), t, id, dest.Extension),
 		Compression: dest.Compression,
 		ObjectID:    id,
 		Time:        span.Oldest,
@@ -268,17 +275,27 @@ func (d *Deliverer) plan(st *streamspec.Stream, span buffer.Span) (Plan, error) 
 // stored or ctx ends. It returns nil when the loop must stop; the caller
 // commits the range.
 func (d *Deliverer) deliver(ctx context.Context, p Plan) *delivered {
+	out, ok := d.retry(ctx, p, func() (Delivery, error) { return d.write(ctx, p) })
+	if !ok {
+		return nil
+	}
+	return &delivered{plan: p, out: out}
+}
+
+// retry runs write until it succeeds, with backoff and jitter between
+// attempts, reporting each failure. It returns false when ctx ended first.
+func (d *Deliverer) retry(ctx context.Context, p Plan, write func() (Delivery, error)) (Delivery, bool) {
 	backoff := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		start := d.now()
-		out, err := d.write(ctx, p)
+		out, err := write()
 		if err == nil {
 			out.Plan, out.Took = p, d.now().Sub(start)
 			d.noteAttemptOK()
-			return &delivered{plan: p, out: out}
+			return out, true
 		}
 		if ctx.Err() != nil {
-			return nil
+			return Delivery{}, false
 		}
 		d.noteFailed(p, err)
 		if o := d.cfg.Observer; o != nil {
@@ -286,9 +303,10 @@ func (d *Deliverer) deliver(ctx context.Context, p Plan) *delivered {
 		}
 		d.log.Warn("delivery failed; the records stay buffered and will be retried",
 			"key", p.Key, "attempt", attempt, "retry_in", backoff, "error_code", ErrorCode(err), "err", err)
+		d.logError(d.stream.Load(), ErrorCode(err), err.Error(), "")
 		jitter := time.Duration(rand.Int64N(int64(backoff)/2 + 1))
 		if !d.sleep(ctx, nil, backoff/2+jitter) {
-			return nil
+			return Delivery{}, false
 		}
 		backoff = min(backoff*2, 30*time.Second)
 	}

@@ -6,7 +6,9 @@ package deliver
 // before the call is cut into objects at the loop's next turn, whatever the
 // hints say (in batches of at most SizeInMBs, as always); records appended
 // later wait for the hints as usual, so a flush is one early cut, not a
-// change of configuration.
+// change of configuration. With dynamic partitioning those records are
+// moved into the partition buffers and then every partition is written,
+// up to what it held once they were moved.
 //
 // The returned channel is closed once those records are delivered: stored
 // and committed, with their processing and error output. It is closed at
@@ -32,7 +34,7 @@ type flushState struct {
 // take moves the requests Flush queued into the loop's state. end is the
 // end of the log's backlog at the loop's cursor (the cursor itself when
 // nothing is buffered).
-func (f *flushState) take(d *Deliverer, cursor, end uint64) {
+func (f *flushState) take(d *Deliverer, end uint64) {
 	d.mu.Lock()
 	reqs := d.flushReqs
 	d.flushReqs = nil
@@ -42,7 +44,6 @@ func (f *flushState) take(d *Deliverer, cursor, end uint64) {
 	}
 	f.upto = max(f.upto, end)
 	f.waiters = append(f.waiters, reqs...)
-	f.advance(cursor)
 }
 
 // due reports whether the batch at cursor must be cut now.

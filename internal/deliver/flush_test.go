@@ -33,6 +33,10 @@ func TestFlushCutsOnce(t *testing.T) {
 	f.put(t, "a,", "b,")
 	first, second := d.Flush(), d.Flush() // both cover a and b
 	wait(first)
+	// Done means committed, not only stored.
+	if upto, _ := f.log.Committed(); upto != 3 {
+		t.Fatalf("flush done with the cursor at %d, want 3", upto)
+	}
 	wait(second)
 	objs := f.objects(t)
 	if len(objs) != 1 {

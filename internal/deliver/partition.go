@@ -1,40 +1,51 @@
 package deliver
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
+	"slices"
+	"sync"
+	"time"
 
-	"github.com/google/uuid"
-
-	"github.com/hydrant-io/hydrant/internal/compress"
+	"github.com/hydrant-io/hydrant/internal/buffer"
 	"github.com/hydrant-io/hydrant/internal/keys"
 	"github.com/hydrant-io/hydrant/internal/objstore"
 	"github.com/hydrant-io/hydrant/internal/streamspec"
 )
 
 // Dynamic partitioning (reference §7). Firehose keeps one buffer per
-// evaluated prefix ("partition") and flushes each on its own hints. hydrant
-// cuts one batch from the stream's log by the stream's hints, as without
-// partitioning, and writes one object per partition of the batch: the
-// processed records are routed by their partition keys into spool files
-// (one per partition, under the stream's directory, so memory stays
-// bounded), then each spool becomes an object, then the error output is
-// written. A partition is therefore "active" for the life of one batch; the
-// active-partition limit applies to the partitions of a batch.
+// evaluated prefix ("partition") and writes each when that partition reaches
+// its own hints. hydrant does the same with a second log per stream, the
+// partition log (Config.PartitionLog, a buffer.Log like the stream's own):
 //
-// Object keys are deterministic: the UUID of a partition's object is derived
-// from the plan's ObjectID and the partition's keys, and so are the
-// !{firehose:random-string} values of its prefix, so a batch redone after a
-// crash overwrites the same keys (as long as processing gives the same keys
-// again, which a Lambda function that is not deterministic may not).
+//   - A move takes the next records of the stream log, processes them, routes
+//     them by partition keys and appends them to the partition log, one
+//     Append ("group") per partition, with processing failures as groups of
+//     their error-output-type and, with S3 backup, the source records as a
+//     backup group. Each group ends with a header naming its partition and
+//     the move (its id, the stream-log range it took, how many groups it
+//     has). Only when every group is appended does the stream log's cursor
+//     move past the range.
+//   - Each partition is then delivered on its own hints: once its buffered
+//     bytes reach SizeInMBs or its oldest group has waited IntervalInSeconds
+//     (counted from when the group was appended). Its object is planned
+//     (partition, records, key, UUID, time), the plan is committed in the
+//     partition log's state, the object is written, and the partition's
+//     watermark in that state moves past it.
+//
+// Exactly once: a move that stopped half-way (some groups appended, not
+// all) is found at the next start by its headers and voided: its groups are
+// ignored, and the range is moved again, because the stream log's cursor did
+// not pass it. A move whose groups are all there counts, and the stream
+// log's cursor is moved past it if the crash came before that. A partition
+// object is redone from its committed plan with the same records and key.
+//
+// Error output and S3 backup are buffered the same way, as partitions of
+// their own (not counted by the active-partition limit), so that they too
+// make objects of the destination's (or the backup's) hints.
 
 // DefaultMaxPartitions is Firehose's default limit on active partitions per
 // stream.
@@ -49,104 +60,160 @@ const (
 	CodePartitionKeyMissing     = "DynamicPartitioning.PartitionKeyMissing"
 	CodePrefixEvaluation        = "DynamicPartitioning.PrefixEvaluationFailed"
 	CodePartitionCountExceeded  = "DynamicPartitioning.PartitionCountExceeded"
-	partitionSpoolBufferSize    = 16 << 10
 	partitionSampleObjectSuffix = "stream-1-2026-01-02-03-04-05-00000000-0000-0000-0000-000000000000"
 )
 
+// maxPieceBytes bounds the record data of one group: a partition that gets
+// more from one move gets several groups. It keeps every Append well within
+// what a log takes in one piece. Groups are also kept to a quarter of their
+// partition's SizeInMBs, since objects are made of whole groups: so an
+// object holds between three quarters of SizeInMBs and SizeInMBs (unless
+// one record is larger).
+const maxPieceBytes = 8 << 20
+
+// pieceBytes is the group size for a partition whose objects are size
+// bytes.
+func pieceBytes(size int64) int64 {
+	if size <= 0 {
+		return maxPieceBytes
+	}
+	return min(max(size/4, 1), maxPieceBytes)
+}
+
 // PartitionObserver receives the dynamic partitioning metrics: after each
-// partitioned batch, the number of partitions it had (PartitionCount) and
-// whether records went to the error output because of the limit
-// (PartitionCountExceeded). It is Config.Partitions, or the Config.Observer
-// when that implements it too.
+// move, the number of active partitions (PartitionCount: destination
+// partitions with records buffered) and whether records went to the error
+// output because of the limit (PartitionCountExceeded). It is
+// Config.Partitions, or the Config.Observer when that implements it too.
 type PartitionObserver interface {
 	Partitions(stream string, count int, exceeded bool)
 }
 
-// partition is one evaluated prefix of a batch and its spool.
-type partition struct {
-	id     string // the partition's keys, joined; stable across redos
-	query  map[string]string
-	lambda map[string]string
-	spool  *spoolWriter
-	oldest Rec
-	n      int
+// partitionObserver is Config.Partitions, else the Observer when it also
+// implements PartitionObserver, else nil.
+func (d *Deliverer) partitionObserver() PartitionObserver {
+	if d.cfg.Partitions != nil {
+		return d.cfg.Partitions
+	}
+	o, _ := d.cfg.Observer.(PartitionObserver)
+	return o
 }
 
-// router sends processed records to their partition's spool.
+// router sends a move's processed records to their partitions' groups.
 type router struct {
 	tmpl     *keys.Template
 	qkeys    []string
 	lkeys    []string
-	dir      string
 	max      int
+	x        *pindex // partitions with records buffered before this move
 	env      keys.Env
-	parts    map[string]*partition
-	order    []*partition
-	bad      map[string]string // partition id → why its prefix cannot be used
+	cur      map[string]*groupBatch // each partition's group being filled
+	pieces   []*groupBatch          // every group, in order of creation
+	piece    int64                  // group size of destination and error groups
+	backup   int64                  // group size of backup groups
+	fresh    int                    // destination partitions new in this move
+	bad      map[string]string      // partition id → why its prefix cannot be used
 	exceeded bool
-	fail     func(Failure)
+	id       []byte // the id of the record being routed
+	// own, when set, copies records' data (it is only valid during the
+	// call otherwise) into arena.
+	own   bool
+	arena arena
+}
+
+func newRouter(st *streamspec.Stream, x *pindex, maxParts int) *router {
+	tmpl := st.Destination.Prefix
+	if maxParts <= 0 {
+		maxParts = DefaultMaxPartitions
+	}
+	return &router{
+		tmpl: tmpl, qkeys: tmpl.QueryKeys(), lkeys: tmpl.LambdaKeys(), max: maxParts, x: x,
+		env: keys.Env{Location: location(st)}, cur: map[string]*groupBatch{}, bad: map[string]string{},
+		piece: pieceBytes(st.Destination.Buffering.Bytes), backup: pieceBytes(st.Backup.Buffering.Bytes),
+	}
+}
+
+// group returns the group of partition id that takes the next record.
+func (rt *router) group(id string) *groupBatch {
+	limit := rt.piece
+	if id == backupPartID {
+		limit = rt.backup
+	}
+	g := rt.cur[id]
+	if g == nil || g.bytes >= limit {
+		g = &groupBatch{part: id}
+		rt.cur[id] = g
+		rt.pieces = append(rt.pieces, g)
+	}
+	return g
 }
 
 func (rt *router) route(r Rec) error {
-	var id strings.Builder
-	q := make(map[string]string, len(rt.qkeys))
-	l := make(map[string]string, len(rt.lkeys))
-	for _, set := range []struct {
-		ns   string
-		ks   []string
-		from map[string]string
-		to   map[string]string
-	}{{keys.NSPartitionKeyFromQuery, rt.qkeys, r.QueryKeys, q}, {keys.NSPartitionKeyFromLambda, rt.lkeys, r.LambdaKeys, l}} {
-		for _, k := range set.ks {
-			v, ok := set.from[k]
-			if !ok {
-				rt.reject(r, CodePartitionKeyMissing, fmt.Sprintf("The record has no value for !{%s:%s}.", set.ns, k))
+	rt.id = append(rt.id[:0], kindData)
+	for _, k := range rt.qkeys {
+		v, ok := r.QueryKeys[k]
+		if !ok {
+			rt.reject(r, CodePartitionKeyMissing, fmt.Sprintf("The record has no value for !{%s:%s}.", keys.NSPartitionKeyFromQuery, k))
+			return nil
+		}
+		rt.id = appendPartKey(rt.id, 'q', k, v)
+	}
+	for _, k := range rt.lkeys {
+		v, ok := r.LambdaKeys[k]
+		if !ok {
+			rt.reject(r, CodePartitionKeyMissing, fmt.Sprintf("The record has no value for !{%s:%s}.", keys.NSPartitionKeyFromLambda, k))
+			return nil
+		}
+		rt.id = appendPartKey(rt.id, 'l', k, v)
+	}
+	g := rt.cur[string(rt.id)]
+	if g == nil {
+		id := string(rt.id)
+		if why, ok := rt.bad[id]; ok {
+			rt.reject(r, CodePrefixEvaluation, why)
+			return nil
+		}
+		if rt.x.parts[id] == nil {
+			// A partition with nothing buffered becomes active.
+			if rt.x.data+rt.fresh >= rt.max {
+				rt.exceeded = true
+				rt.reject(r, CodePartitionCountExceeded, fmt.Sprintf("The number of active partitions reached the limit of %d; records of further partitions go to the error output.", rt.max))
 				return nil
 			}
-			set.to[k] = v
-			id.WriteString(strconv.Quote(v))
-			id.WriteByte(0)
+			if why := rt.check(id, r); why != "" {
+				rt.bad[id] = why
+				rt.reject(r, CodePrefixEvaluation, why)
+				return nil
+			}
+			rt.fresh++
 		}
+		g = rt.group(id)
+	} else if g.bytes >= rt.piece {
+		g = rt.group(g.part)
 	}
-	p := rt.parts[id.String()]
-	if p == nil {
-		if why, ok := rt.bad[id.String()]; ok {
-			rt.reject(r, CodePrefixEvaluation, why)
-			return nil
-		}
-		if len(rt.order) >= rt.max {
-			rt.exceeded = true
-			rt.reject(r, CodePartitionCountExceeded, fmt.Sprintf("The number of active partitions reached the limit of %d; records of further partitions go to the error output.", rt.max))
-			return nil
-		}
-		p = &partition{id: id.String(), query: q, lambda: l}
-		if why := rt.check(p, r); why != "" {
-			rt.bad[p.id] = why
-			rt.reject(r, CodePrefixEvaluation, why)
-			return nil
-		}
-		w, err := newSpoolWriter(filepath.Join(rt.dir, strconv.Itoa(len(rt.order))))
-		if err != nil {
-			return err
-		}
-		p.spool, p.oldest = w, r
-		rt.parts[p.id] = p
-		rt.order = append(rt.order, p)
-	}
-	if r.Arrival.Before(p.oldest.Arrival) {
-		p.oldest = r
-	}
-	p.n++
-	return p.spool.write(r)
+	rt.add(g, r.Arrival, r.Seq, r.Data)
+	return nil
 }
 
-// check evaluates the partition's prefix once, at its first record, so that
-// keys that cannot be evaluated or stored (too long, '..' segments) fail
-// their records instead of blocking delivery.
-func (rt *router) check(p *partition, r Rec) string {
+// add adds a record to a group, copying its data when the router owns it.
+func (rt *router) add(g *groupBatch, arrival time.Time, seq uint64, data []byte) {
+	if rt.own {
+		data = rt.arena.copy(data, maxPieceBytes)
+	}
+	g.addRec(arrival, seq, data)
+}
+
+// check evaluates a new partition's prefix once, at its first record, so
+// that keys that cannot be evaluated or stored (too long, '..' segments)
+// fail their records instead of blocking delivery.
+func (rt *router) check(id string, r Rec) string {
+	lookup, err := partKeys(id)
+	if err != nil {
+		return err.Error()
+	}
 	env := rt.env
 	env.Time = r.Arrival.In(env.Location)
-	env.PartitionKey = p.lookup
+	env.PartitionKey = lookup
 	env.Random = zeroReader{}
 	prefix, err := rt.tmpl.Eval(env)
 	if err == nil {
@@ -162,168 +229,118 @@ func (rt *router) reject(r Rec, code, msg string) {
 	rt.fail(Failure{Type: PartitioningFailed, Raw: r.Data, Arrival: r.Arrival, Seq: r.Seq, Code: code, Message: msg, Attempts: 1})
 }
 
-func (p *partition) lookup(ns, k string) (string, bool) {
-	m := p.query
-	if ns == keys.NSPartitionKeyFromLambda {
-		m = p.lambda
-	}
-	v, ok := m[k]
-	return v, ok
+// fail adds a failed record to the error output group of its type.
+func (rt *router) fail(f Failure) {
+	rt.group(errorPartID(f.Type)).addFailure(f)
 }
 
 type zeroReader struct{}
 
 func (zeroReader) Read(b []byte) (int, error) { clear(b); return len(b), nil }
 
-// partitionResult is what writePartitioned wrote: objects to the
-// destination, the records and bytes (after processing) they hold, and the
-// records sent to the error output.
-type partitionResult struct {
-	objects, records, errorRecords int
-	bytes                          int64
-}
-
-// partitionObserver is Config.Partitions, else the Observer when it also
-// implements PartitionObserver, else nil.
-func (d *Deliverer) partitionObserver() PartitionObserver {
-	if d.cfg.Partitions != nil {
-		return d.cfg.Partitions
+// move takes span from the stream log into the partition log: processing,
+// routing, S3 backup, then one Append per group, all at once (they share
+// the log's fsyncs). When an append fails the move is voided in x (the
+// caller commits that before trying again) and the error returned;
+// otherwise the groups are in x and the caller commits the stream log past
+// span.
+func (d *Deliverer) move(ctx context.Context, st *streamspec.Stream, x *pindex, span buffer.Span) (exceeded bool, err error) {
+	var pl Pipeline
+	if d.cfg.Stages != nil {
+		if pl, _, err = d.cfg.Stages(ctx, st); err != nil {
+			return false, err
+		}
 	}
-	o, _ := d.cfg.Observer.(PartitionObserver)
-	return o
-}
-
-// writePartitioned delivers a partitioned plan: route, one object per
-// partition, then the error output.
-func (d *Deliverer) writePartitioned(ctx context.Context, st *streamspec.Stream, p Plan, pl Pipeline, fm Format) (out partitionResult, err error) {
-	tmpl := st.Destination.Prefix
-	dir, err := d.spoolDir()
+	d.window = 0
+	if pl != nil {
+		d.window = pl.ChunkBytes() * int64(max(pl.Chunks(), 1))
+	}
+	rt := newRouter(st, x, d.cfg.MaxPartitions)
+	// Without a pipeline records come straight from the log, valid only
+	// during the call.
+	rt.own = pl == nil
+	p := Plan{From: span.From, To: span.To}
+	err = d.produce(ctx, p, pl, rt.route, func(fs []Failure) {
+		for _, f := range fs {
+			rt.fail(f)
+		}
+	})
 	if err != nil {
-		return out, err
+		return false, err
 	}
-	defer os.RemoveAll(dir)
-	var failures []Failure
-	loc := location(st)
-	rt := &router{
-		tmpl: tmpl, qkeys: tmpl.QueryKeys(), lkeys: tmpl.LambdaKeys(), dir: dir,
-		max: d.cfg.MaxPartitions, env: keys.Env{Location: loc},
-		parts: map[string]*partition{}, bad: map[string]string{},
-		fail: func(f Failure) { failures = append(failures, f) },
-	}
-	if rt.max <= 0 {
-		rt.max = DefaultMaxPartitions
-	}
-	defer func() {
-		for _, part := range rt.order {
-			_ = part.spool.close()
-		}
-	}()
-	if err := d.produce(ctx, p, pl, rt.route, func(f []Failure) { failures = append(failures, f...) }); err != nil {
-		return out, err
-	}
-	if o := d.partitionObserver(); o != nil {
-		o.Partitions(st.Name, len(rt.order), rt.exceeded)
-	}
-	for _, part := range rt.order {
-		n, nb, conv, err := d.writePartition(ctx, st, p, rt, part, fm)
-		if err != nil {
-			return out, fmt.Errorf("write partition object: %w", err)
-		}
-		failures = append(failures, conv...)
-		if n > 0 {
-			out.objects++
-			out.records += n
-			out.bytes += nb
-		}
-	}
-	if len(failures) > 0 {
-		if err := d.writeFailures(ctx, st, p, failures); err != nil {
-			return out, fmt.Errorf("write error output: %w", err)
-		}
-		out.errorRecords = len(failures)
-	}
-	return out, nil
-}
-
-// writePartition writes one partition's object. Its key is the prefix
-// evaluated with the partition's keys and the arrival of its oldest record,
-// and an object name whose UUID derives from the plan and the partition.
-func (d *Deliverer) writePartition(ctx context.Context, st *streamspec.Stream, p Plan, rt *router, part *partition, fm Format) (n int, nb int64, conv []Failure, err error) {
-	if err := part.spool.flush(); err != nil {
-		return 0, 0, nil, err
-	}
-	seed := sha256.Sum256([]byte(p.ObjectID + "\x00" + part.id))
-	env := rt.env
-	env.Time = part.oldest.Arrival.In(env.Location)
-	env.PartitionKey = part.lookup
-	env.Random = rand.NewChaCha8(seed)
-	prefix, err := rt.tmpl.Eval(env)
-	if err != nil {
-		return 0, 0, nil, err
-	}
-	id := uuid.NewSHA1(uuid.MustParse(p.ObjectID), []byte("partition:"+part.id)).String()
-	key := prefix + keys.ObjectName(st.Name, strconv.Itoa(st.VersionID), env.Time, id, st.Destination.Extension)
-	meta := objstore.Meta{ContentType: "application/octet-stream", ContentEncoding: compress.ContentEncoding(p.Compression)}
-	err = d.cfg.Store.Put(ctx, p.Bucket, key, meta, func(w io.Writer) error {
-		n, nb, conv = 0, 0, conv[:0]
-		cw, err := compress.NewWriter(p.Compression, w, compress.Options{EntryName: id, ModTime: part.oldest.Arrival})
-		if err != nil {
-			return err
-		}
-		var enc Encoder = rawEncoder{cw}
-		if fm != nil {
-			if enc, err = fm.NewEncoder(cw); err != nil {
-				return err
-			}
-		}
-		err = part.spool.replay(func(r Rec) error {
-			err := enc.Encode(r)
-			var ce *ConversionError
-			if errors.As(err, &ce) {
-				conv = append(conv, Failure{Type: "format-conversion-failed", Raw: append([]byte(nil), r.Data...), Arrival: r.Arrival, Seq: r.Seq,
-					Code: ce.Code, Message: ce.Message, Attempts: 1, Table: ce.Table})
-				return nil
-			}
-			if err == nil {
-				n++
-				nb += int64(len(r.Data))
-			}
-			return err
+	if st.Backup.Enabled {
+		rt.own = true
+		err := d.cfg.Log.Read(ctx, span.From, span.To, func(r buffer.Record) error {
+			rt.add(rt.group(backupPartID), r.Arrival, r.Seq, r.Data)
+			return nil
 		})
 		if err != nil {
-			_ = enc.Close()
-			_ = cw.Close()
-			return err
+			return false, fmt.Errorf("read records for S3 backup: %w", err)
 		}
-		if n == 0 {
-			return errEmptyObject
-		}
-		if err := enc.Close(); err != nil {
-			return err
-		}
-		return cw.Close()
-	})
-	if errors.Is(err, errEmptyObject) {
-		err = nil
 	}
-	if err == nil && n > 0 {
-		d.log.Debug("partition object delivered", "key", key, "records", n)
+	if len(rt.pieces) == 0 {
+		return rt.exceeded, nil // everything was dropped
 	}
-	return n, nb, conv, err
+	id := rand.Uint64() | 1
+	firsts := make([]uint64, len(rt.pieces))
+	errs := make([]error, len(rt.pieces))
+	var wg sync.WaitGroup
+	for i, g := range rt.pieces {
+		g.seal(groupHeader{move: id, mainFrom: span.From, mainTo: span.To, groups: len(rt.pieces), index: i, part: g.part})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			firsts[i], errs[i] = d.cfg.PartitionLog.Append(ctx, &g.b)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			x.void = append(x.void, voidMove{Move: id})
+			return false, fmt.Errorf("append to partition log: %w", err)
+		}
+	}
+	// The groups were appended at once, so the log decided their order: a
+	// partition's groups go into the index in that order, as a scan of the
+	// log would find them.
+	order := make([]int, len(rt.pieces))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(firsts[a], firsts[b]) })
+	now := d.now().UnixMilli()
+	for _, i := range order {
+		g := rt.pieces[i]
+		x.add(g.part, prun{
+			from: firsts[i], to: firsts[i] + uint64(g.records), bytes: g.bytes, records: g.records,
+			oldest: g.oldest.UnixMilli(), buffered: now,
+		})
+	}
+	x.appended(firsts[order[0]])
+	return rt.exceeded, nil
 }
 
-// spoolDir returns an empty directory for this batch's partition spools:
-// <SpoolDir> when configured (the stream's own directory; leftovers of an
-// earlier run are removed), else a new temporary directory.
-func (d *Deliverer) spoolDir() (string, error) {
-	if d.cfg.SpoolDir == "" {
-		return os.MkdirTemp("", "hydrant-spool-")
+// maxMoveBytes bounds the stream-log bytes of one move.
+const maxMoveBytes = 16 << 20
+
+// moveHints returns how much of the stream log makes a move due and how
+// long the oldest record may wait for one. With a Lambda processor that is
+// Firehose's pre-Lambda buffer: BufferSizeInMBs for each invocation the
+// pipeline keeps in flight (window, as the last move found it), and
+// BufferIntervalInSeconds. Otherwise the records wait a second, so that a
+// move takes what arrived meanwhile.
+func moveHints(st *streamspec.Stream, window int64) (bytes int64, wait time.Duration) {
+	bytes, wait = 4<<20, time.Second
+	if window > 0 {
+		bytes = window
 	}
-	if err := os.RemoveAll(d.cfg.SpoolDir); err != nil {
-		return "", fmt.Errorf("clean partition spool: %w", err)
+	if l := st.Processing.Lambda; l.Enabled {
+		wait = l.BufferInterval
 	}
-	if err := os.MkdirAll(d.cfg.SpoolDir, 0o755); err != nil {
-		return "", fmt.Errorf("create partition spool: %w", err)
-	}
-	return d.cfg.SpoolDir, nil
+	return min(max(bytes, 1<<20), maxMoveBytes), wait
+}
+
+// partSeed is the seed of a partition object's random parts.
+func partSeed(objectID, part string) [32]byte {
+	return sha256.Sum256([]byte(objectID + "\x00" + part))
 }

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -25,10 +24,12 @@ import (
 	"github.com/hydrant-io/hydrant/internal/streamspec"
 )
 
-// env is a stream with a real segment log and local store.
+// env is a stream with real segment logs (the stream log and, for
+// dynamic partitioning, the partition log) and a local store.
 type env struct {
 	dir   string
 	log   *buffer.SegmentLog
+	parts *buffer.SegmentLog
 	store *objstore.Local
 	info  streamspec.Stream
 }
@@ -41,11 +42,16 @@ func newEnv(t *testing.T, st streamspec.Stream) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = lg.Close() })
+	parts, err := buffer.Open(dir+"/partitions", buffer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = parts.Close() })
 	store, err := objstore.NewLocal(dir+"/buckets", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{dir: dir, log: lg, store: store, info: st}
+	return &env{dir: dir, log: lg, parts: parts, store: store, info: st}
 }
 
 func (e *env) put(t *testing.T, recs ...string) {
@@ -94,7 +100,7 @@ func (e *env) config(store objstore.Store, obs deliver.PartitionObserver, maxPar
 	return deliver.Config{
 		Stream: e.info, Log: e.log, Store: store, Partitions: obs,
 		Stages:        deliver.CombineStages(f.Pipeline, nil),
-		SpoolDir:      e.dir + "/spool",
+		PartitionLog:  e.parts,
 		MaxPartitions: maxPartitions,
 	}
 }
@@ -140,7 +146,8 @@ func (jsonEcho) Invoke(ctx context.Context, arn string, payload []byte) ([]byte,
 }
 
 // partitioned is a stream partitioned by jq key "c" and Lambda key
-// "region", with 64 MiB / 0 s hints.
+// "region", with 64 MiB / 0 s hints and a Lambda buffer interval of 0, so
+// that records are moved and partitions delivered at once.
 func partitioned(t *testing.T, prefix string) streamspec.Stream {
 	st := deliver.TestStream(t, prefix, "err/!{firehose:error-output-type}/")
 	st.Destination.Buffering.Bytes = 64 << 20
@@ -149,7 +156,7 @@ func partitioned(t *testing.T, prefix string) streamspec.Stream {
 		Enabled:            true,
 		MetadataExtraction: streamspec.MetadataExtraction{Enabled: true, Query: "{c:.c}", Keys: []string{"c"}},
 		Lambda: streamspec.Lambda{Enabled: true, ARN: "arn:aws:lambda:us-east-1:000000000000:function:echo",
-			Retries: 3, BufferBytes: 1 << 20, BufferInterval: time.Minute},
+			Retries: 3, BufferBytes: 1 << 20},
 		AppendDelimiter: true,
 	}
 	return st
@@ -158,12 +165,16 @@ func partitioned(t *testing.T, prefix string) streamspec.Stream {
 type partitionObs struct {
 	mu       sync.Mutex
 	count    int
+	most     int
 	exceeded bool
+	ever     bool // exceeded was reported at least once
 }
 
 func (o *partitionObs) Partitions(_ string, n int, exceeded bool) {
 	o.mu.Lock()
 	o.count, o.exceeded = n, exceeded
+	o.most = max(o.most, n)
+	o.ever = o.ever || exceeded
 	o.mu.Unlock()
 }
 
@@ -208,11 +219,20 @@ func TestDynamicPartitioningEndToEnd(t *testing.T) {
 	if n := strings.Count(errs, "\n"); n != 4 {
 		t.Errorf("%d partitioning failures, want 4:\n%s", n, errs)
 	}
-	if obs.count != 3 || obs.exceeded {
-		t.Errorf("PartitionCount %d exceeded %v", obs.count, obs.exceeded)
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if obs.count != 0 || obs.exceeded {
+		t.Errorf("PartitionCount %d exceeded %v once all is delivered", obs.count, obs.exceeded)
 	}
-	if _, err := os.Stat(e.dir + "/spool"); !os.IsNotExist(err) {
-		t.Errorf("spool left behind: %v", err)
+	if obs.most != 3 {
+		t.Errorf("PartitionCount reached %d, want 3", obs.most)
+	}
+	// Everything delivered: both logs are committed to their ends.
+	if upto, _ := e.parts.Committed(); !e.parts.Backlog(upto).Empty() {
+		t.Errorf("partition log still holds records from %d", upto)
+	}
+	if upto, state := e.log.Committed(); upto != 9 || state != nil {
+		t.Errorf("stream log at %d %q", upto, state)
 	}
 }
 
@@ -229,12 +249,14 @@ func TestPartitionLimit(t *testing.T) {
 	if strings.Count(errs, `"errorCode":"DynamicPartitioning.PartitionCountExceeded"`) != 2 {
 		t.Fatalf("error output %s", errs)
 	}
-	if !obs.exceeded || obs.count != 2 {
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if !obs.ever || obs.most != 2 {
 		t.Fatalf("PartitionCountExceeded not reported: %+v", obs)
 	}
 }
 
-// flakyStore fails every Put whose key contains fail, until fixed.
+// flakyStore fails every Put whose key starts with fail, until fixed.
 type flakyStore struct {
 	objstore.Store
 	fail    string
@@ -243,7 +265,7 @@ type flakyStore struct {
 }
 
 func (s *flakyStore) Put(ctx context.Context, bucket, key string, meta objstore.Meta, write func(io.Writer) error) error {
-	if !s.fixed.Load() && strings.Contains(key, s.fail) {
+	if !s.fixed.Load() && strings.HasPrefix(key, s.fail) {
 		s.refused.Add(1)
 		return errors.New("injected store failure")
 	}
@@ -263,22 +285,42 @@ func TestPartitionedRedoWritesSameKeys(t *testing.T) {
 	}
 	d.Stop()
 	first := e.objects(t, "bkt")
-	if len(first) != 1 {
+	if len(first) > 3 {
 		t.Fatalf("before the restart: %v", first)
 	}
-	if upto, state := e.log.Committed(); upto != 1 || state == nil {
-		t.Fatalf("the plan must still be pending: %d %q", upto, state)
+	if upto, state := e.log.Committed(); upto != 5 || state != nil {
+		t.Fatalf("the records must have left the stream log: %d %q", upto, state)
+	}
+	// The plan of b's object is committed in the partition log.
+	_, raw := e.parts.Committed()
+	var state struct {
+		Plan struct{ Key string } `json:"plan"`
+	}
+	if err := json.Unmarshal(raw, &state); err != nil || !strings.HasPrefix(state.Plan.Key, "b/") {
+		t.Fatalf("the plan of b must be pending: %s (%v)", raw, err)
 	}
 	fs.fixed.Store(true)
-	e.run(t, e.config(fs, nil, 0))
+	d = deliver.Start(e.config(fs, nil, 0))
+	select {
+	case <-d.Idle():
+	case <-time.After(30 * time.Second):
+		t.Fatal("delivery did not finish")
+	}
+	if ps := d.PartitionStats(); ps != (deliver.PartitionStats{}) {
+		t.Errorf("partition buffers after the redo: %+v", ps)
+	}
+	d.Stop()
 	final := e.objects(t, "bkt")
 	if len(final) != 4 {
 		t.Fatalf("after the redo %d objects, want 4 (one per partition, no duplicates): %v", len(final), keysOf(final))
 	}
 	for k := range first {
 		if _, ok := final[k]; !ok {
-			t.Fatalf("redo did not overwrite %s: %v", k, keysOf(final))
+			t.Fatalf("redo did not keep %s: %v", k, keysOf(final))
 		}
+	}
+	if _, ok := final[state.Plan.Key]; !ok {
+		t.Fatalf("redo did not write the planned key %s: %v", state.Plan.Key, keysOf(final))
 	}
 }
 

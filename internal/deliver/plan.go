@@ -16,12 +16,9 @@ type Plan struct {
 	// From and To are the record range [From, To).
 	From uint64 `json:"from"`
 	To   uint64 `json:"to"`
-	// Bucket and Key say where the object goes. A Partitioned plan (dynamic
-	// partitioning) has no Key: it writes one object per partition, named
-	// from ObjectID and the partition's keys.
-	Bucket      string `json:"bucket"`
-	Key         string `json:"key"`
-	Partitioned bool   `json:"partitioned,omitempty"`
+	// Bucket and Key say where the object goes.
+	Bucket string `json:"bucket"`
+	Key    string `json:"key"`
 	// Compression is the CompressionFormat the object is written with.
 	Compression string `json:"compression"`
 	// ObjectID is the UUID in the object name, reused as the ZIP entry name.

@@ -36,11 +36,6 @@ func (d *Deliverer) write(ctx context.Context, p Plan) (out Delivery, err error)
 	if err := d.writeBackup(ctx, st, p); err != nil {
 		return out, err
 	}
-	if p.Partitioned {
-		r, err := d.writePartitioned(ctx, st, p, pl, fm)
-		out.Objects, out.Records, out.Bytes, out.ErrorRecords = r.objects, r.records, r.bytes, r.errorRecords
-		return out, err
-	}
 	var failures []Failure
 	meta := objstore.Meta{ContentType: "application/octet-stream", ContentEncoding: compress.ContentEncoding(p.Compression)}
 	err = d.cfg.Store.Put(ctx, p.Bucket, p.Key, meta, func(w io.Writer) error {
@@ -60,10 +55,7 @@ func (d *Deliverer) write(ctx context.Context, p Plan) (out Delivery, err error)
 			err := enc.Encode(r)
 			var ce *ConversionError
 			if errors.As(err, &ce) {
-				failures = append(failures, Failure{
-					Type: "format-conversion-failed", Raw: append([]byte(nil), r.Data...), Arrival: r.Arrival, Seq: r.Seq,
-					Code: ce.Code, Message: ce.Message, Attempts: 1, Table: ce.Table,
-				})
+				failures = append(failures, conversionFailure(r, ce))
 				return nil
 			}
 			if err == nil {
@@ -93,7 +85,7 @@ func (d *Deliverer) write(ctx context.Context, p Plan) (out Delivery, err error)
 		out.Objects = 1
 	}
 	if len(failures) > 0 {
-		if err := d.writeFailures(ctx, st, p, failures); err != nil {
+		if err := d.writeFailures(ctx, st, p.Bucket, p.ObjectID, failures); err != nil {
 			return out, fmt.Errorf("write error output: %w", err)
 		}
 		out.ErrorRecords = len(failures)
@@ -201,10 +193,20 @@ func (a *arena) copy(b []byte, room int64) []byte {
 	return a.buf[at:len(a.buf):len(a.buf)]
 }
 
+// conversionFailure is the error output of a record format conversion
+// refused.
+func conversionFailure(r Rec, ce *ConversionError) Failure {
+	return Failure{
+		Type: "format-conversion-failed", Raw: append([]byte(nil), r.Data...), Arrival: r.Arrival, Seq: r.Seq,
+		Code: ce.Code, Message: ce.Message, Attempts: 1, Table: ce.Table,
+	}
+}
+
 // writeFailures writes failed records under the ErrorOutputPrefix, one
 // object per error-output-type, as newline-delimited JSON in Firehose's
-// layout and without an extension.
-func (d *Deliverer) writeFailures(ctx context.Context, st *streamspec.Stream, p Plan, failures []Failure) error {
+// layout and without an extension. Their names derive from objectID (the
+// object they were written with), so that a redo overwrites them.
+func (d *Deliverer) writeFailures(ctx context.Context, st *streamspec.Stream, bucket, objectID string, failures []Failure) error {
 	byType := map[string][]Failure{}
 	for _, f := range failures {
 		byType[f.Type] = append(byType[f.Type], f)
@@ -231,9 +233,9 @@ func (d *Deliverer) writeFailures(ctx context.Context, st *streamspec.Stream, p 
 		}
 		// The same plan always names its error objects the same way, so a
 		// redo overwrites rather than duplicates them.
-		id := uuid.NewSHA1(uuid.MustParse(p.ObjectID), []byte("error-output:"+typ)).String()
+		id := uuid.NewSHA1(uuid.MustParse(objectID), []byte("error-output:"+typ)).String()
 		key := prefix + keys.ObjectName(st.Name, strconv.Itoa(st.VersionID), oldest.In(loc), id, "")
-		err = d.cfg.Store.Put(ctx, p.Bucket, key, objstore.Meta{ContentType: "application/octet-stream"}, func(w io.Writer) error {
+		err = d.cfg.Store.Put(ctx, bucket, key, objstore.Meta{ContentType: "application/octet-stream"}, func(w io.Writer) error {
 			var line []byte
 			for _, f := range fs {
 				line = append(renderFailure(line[:0], f, now), '\n')
@@ -249,5 +251,33 @@ func (d *Deliverer) writeFailures(ctx context.Context, st *streamspec.Stream, p 
 		d.log.Warn("records written to the error output", "error_output_type", typ, "records", len(fs), "key", key, "error_code", fs[0].Code)
 		d.noteRecordErrors(typ, key, fs)
 	}
+	d.logFailures(st, failures)
 	return nil
+}
+
+// putFailures writes one error-output object, bucket/key, of the failures
+// each gives (it may be called again when the store retries), and returns
+// how many it holds.
+func (d *Deliverer) putFailures(ctx context.Context, bucket, key string, each func(emit func(Failure) error) error) (int, error) {
+	now := d.now()
+	n := 0
+	code := ""
+	err := d.cfg.Store.Put(ctx, bucket, key, objstore.Meta{ContentType: "application/octet-stream"}, func(w io.Writer) error {
+		n = 0
+		var line []byte
+		return each(func(f Failure) error {
+			if n == 0 {
+				code = f.Code
+			}
+			n++
+			line = append(renderFailure(line[:0], f, now), '\n')
+			_, err := w.Write(line)
+			return err
+		})
+	})
+	if err != nil {
+		return 0, err
+	}
+	d.log.Warn("records written to the error output", "records", n, "key", key, "error_code", code)
+	return n, nil
 }

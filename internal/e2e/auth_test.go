@@ -85,6 +85,7 @@ func awsError(t *testing.T, req *http.Request) (int, string, string) {
 }
 
 func TestAuthSDK(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, "--credentials", writeCredentials(t))
 	ctx := context.Background()
 	if !strings.Contains(s.logs.String(), "verifying SigV4 signatures") {
@@ -164,6 +165,7 @@ func runAWS(t *testing.T, aws string, env []string, args ...string) (string, int
 }
 
 func TestAuthCLI(t *testing.T) {
+	t.Parallel()
 	aws := requireTool(t, "aws")
 	s := startServer(t, "--credentials", writeCredentials(t))
 	list := []string{"--endpoint-url", s.URL, "firehose", "list-delivery-streams"}
@@ -201,6 +203,7 @@ print("OK")
 `
 
 func TestAuthBoto3(t *testing.T) {
+	t.Parallel()
 	py := requireTool(t, "python3")
 	if err := exec.Command(py, "-c", "import boto3").Run(); err != nil {
 		t.Skip("boto3 not installed")
@@ -252,6 +255,7 @@ func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
 }
 
 func TestAuthTLS(t *testing.T) {
+	t.Parallel()
 	certFile, keyFile, pool := selfSigned(t)
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}}
 	addr := freePort(t)
@@ -288,6 +292,7 @@ func TestAuthTLS(t *testing.T) {
 }
 
 func TestAuthLoopbackRule(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cmd := exec.Command(binary, "serve", "--listen", "0.0.0.0:0", "--data-dir", filepath.Join(dir, "data"))
 	out, err := cmd.CombinedOutput()

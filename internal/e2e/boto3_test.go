@@ -71,6 +71,7 @@ print("OK")
 `
 
 func TestBoto3(t *testing.T) {
+	t.Parallel()
 	py := requireTool(t, "python3")
 	if err := exec.Command(py, "-c", "import boto3").Run(); err != nil {
 		t.Skip("boto3 not installed")

@@ -18,6 +18,7 @@ import (
 // create a GZIP stream with a timestamped prefix, send a batch, and find
 // exactly the bytes sent in one .gz object under raw/year=YYYY/.
 func TestCLIQuickstart(t *testing.T) {
+	t.Parallel()
 	aws := requireTool(t, "aws")
 	s := startServer(t)
 	ctx := context.Background()
@@ -97,6 +98,7 @@ func TestCLIQuickstart(t *testing.T) {
 // TestCLIControlPlane walks the control plane through the CLI: describe with
 // defaults, list paging, tags, update with version checks, errors, delete.
 func TestCLIControlPlane(t *testing.T) {
+	t.Parallel()
 	aws := requireTool(t, "aws")
 	s := startServer(t)
 	ctx := context.Background()

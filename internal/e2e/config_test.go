@@ -33,6 +33,7 @@ const configV1 = `streams:
 // streams through the Go SDK, delivers through one, and restarts with the
 // same file (nothing changes) and with an edited one (an update).
 func TestServeConfig(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "hydrant.yaml")
 	if err := os.WriteFile(path, []byte(configV1), 0o644); err != nil {
@@ -98,7 +99,7 @@ func TestServeConfig(t *testing.T) {
 // runBinary runs hydrant with args and returns its output and exit code.
 func runBinary(t *testing.T, stdin []byte, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
 	if stdin != nil {
@@ -119,6 +120,7 @@ func runBinary(t *testing.T, stdin []byte, env []string, args ...string) (stdout
 // TestServeRefusesBadConfig checks that a bad file stops the start, with
 // the file, line and field in the message, and that nothing is created.
 func TestServeRefusesBadConfig(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "hydrant.yaml")
 	bad := strings.Replace(configV1, "BufferingHints:", "BuferingHints:", 1)
@@ -138,6 +140,7 @@ func TestServeRefusesBadConfig(t *testing.T) {
 // TestValidateCommand runs hydrant validate on the shipped example and on
 // a bad file.
 func TestValidateCommand(t *testing.T) {
+	t.Parallel()
 	stdout, stderr, code := runBinary(t, nil, os.Environ(), "validate", "--config", "../../examples/hydrant.yaml")
 	if code != 0 || stdout != "ok: 3 streams\n" {
 		t.Fatalf("examples/hydrant.yaml: exit %d, stdout %q, stderr %q", code, stdout, stderr)

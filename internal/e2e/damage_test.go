@@ -23,6 +23,7 @@ import (
 // quarantined beside the log, and every other record is delivered, those
 // after the damage included.
 func TestDamagedLog(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	c := sdkClient(s)
 	ctx := context.Background()

@@ -26,11 +26,11 @@ import (
 // accepted again. Then the same after a restart on the full disk. Every
 // acknowledged record is delivered exactly once.
 func TestDiskFullDeliveryMakesRoom(t *testing.T) {
+	t.Parallel()
 	mnt := mountTmpfs(t, 16<<20)
 	endpoint, stopS3, restartS3 := s3test.Start(t)
 	s3test.CreateBucket(t, endpoint, "drain")
-	setS3Env(t)
-	s := &server{t: t, DataDir: filepath.Join(mnt, "data"), args: []string{"--s3-endpoint", endpoint, "--s3-path-style"}}
+	s := &server{t: t, DataDir: filepath.Join(mnt, "data"), args: []string{"--s3-endpoint", endpoint, "--s3-path-style"}, Env: s3Env()}
 	s.start()
 	t.Cleanup(func() {
 		s.Stop()

@@ -96,6 +96,7 @@ func freeBytes(t *testing.T, dir string) int64 {
 // the server still serving; then frees the space and checks that Puts are
 // accepted again and every acknowledged record is delivered exactly once.
 func TestDiskFull(t *testing.T) {
+	t.Parallel()
 	mnt := mountTmpfs(t, 64<<20)
 	s := &server{t: t, DataDir: filepath.Join(mnt, "data")}
 	s.start()

@@ -16,6 +16,7 @@ import (
 // stream's buffer at once, whatever its buffering hints (here 900 s), and
 // answers as documented for a missing stream and a bad wait.
 func TestFlushEndpoint(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	c := sdkClient(s)
 	createStream(t, c, "slow", &types.ExtendedS3DestinationConfiguration{

@@ -5,6 +5,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -23,6 +24,15 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	// These tests mostly wait: for the processes they start, for delivery,
+	// for the aws CLI's interpreter. Unless -parallel says otherwise, run
+	// more of them at once than there are CPUs.
+	flag.Parse()
+	parallelSet := false
+	flag.Visit(func(f *flag.Flag) { parallelSet = parallelSet || f.Name == "test.parallel" })
+	if !parallelSet {
+		_ = flag.Set("test.parallel", "4")
+	}
 	dir, err := os.MkdirTemp("", "hydrant-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -53,6 +63,9 @@ type server struct {
 	// HTTP is the client of the start-up health check (one that trusts a
 	// test certificate, for TLS); nil means http.DefaultClient.
 	HTTP *http.Client
+	// Env is added to the process's environment (the test's own is
+	// inherited), so tests need not change the environment of all.
+	Env []string
 }
 
 type syncBuffer struct {
@@ -77,7 +90,14 @@ func (s *syncBuffer) String() string {
 // when the test ends; its log is printed if the test failed.
 func startServer(t *testing.T, extra ...string) *server {
 	t.Helper()
-	s := &server{t: t, DataDir: t.TempDir(), args: extra}
+	return startServerEnv(t, nil, extra...)
+}
+
+// startServerEnv is startServer with env added to the process's
+// environment.
+func startServerEnv(t *testing.T, env []string, extra ...string) *server {
+	t.Helper()
+	s := &server{t: t, DataDir: t.TempDir(), args: extra, Env: env}
 	s.start()
 	t.Cleanup(func() {
 		s.Stop()
@@ -98,6 +118,14 @@ func freePort(t *testing.T) string {
 }
 
 func (s *server) start() {
+	s.t.Helper()
+	s.launch()
+	s.waitReady(30 * time.Second)
+}
+
+// launch starts the process without waiting for it to be ready (the nodes
+// of a cluster wait for each other).
+func (s *server) launch() {
 	t := s.t
 	t.Helper()
 	if s.Addr == "" {
@@ -106,6 +134,7 @@ func (s *server) start() {
 	}
 	args := append([]string{"serve", "--listen", s.Addr, "--data-dir", s.DataDir, "--log-level", "debug"}, s.args...)
 	s.cmd = exec.Command(binary, args...)
+	s.cmd.Env = append(os.Environ(), s.Env...)
 	if s.logs == nil {
 		s.logs = &syncBuffer{}
 	}
@@ -115,7 +144,13 @@ func (s *server) start() {
 	}
 	s.done = make(chan struct{})
 	go func() { _ = s.cmd.Wait(); close(s.done) }()
-	deadline := time.Now().Add(30 * time.Second)
+}
+
+// waitReady waits until /_hydrant/health says the process is ready.
+func (s *server) waitReady(timeout time.Duration) {
+	t := s.t
+	t.Helper()
+	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		hc := s.HTTP
 		if hc == nil {
@@ -134,7 +169,7 @@ func (s *server) start() {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	t.Fatalf("hydrant not healthy after 30s:\n%s", s.logs.String())
+	t.Fatalf("hydrant not healthy after %s:\n%s", timeout, s.logs.String())
 }
 
 // Stop sends SIGTERM and waits for a clean exit.

@@ -16,6 +16,7 @@ import (
 // objects a plain stream delivered, then converts the same records to
 // Parquet with it: a user never writes the column list.
 func TestCatalogInfer(t *testing.T) {
+	t.Parallel()
 	aws := requireTool(t, "aws")
 	s := startServer(t)
 	ctx := context.Background()

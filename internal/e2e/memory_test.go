@@ -23,6 +23,7 @@ import (
 // of live heap against a 256 MiB budget. The peak RSS (VmHWM) is read from
 // /proc after the load.
 func TestMemoryBoundedByInflightBudget(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("memory load test")
 	}

@@ -102,6 +102,7 @@ func (o ownBodyClient) Do(r *http.Request) (*http.Response, error) {
 // TestMetricsEndpoint sends records with the SDK to the real binary and
 // checks Firehose's metrics on /_hydrant/metrics.
 func TestMetricsEndpoint(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	c := noRetryClient(s)
 	ctx := context.Background()
@@ -171,6 +172,7 @@ func TestMetricsEndpoint(t *testing.T) {
 // producers get Firehose's back-pressure answers, counted as
 // ThrottledRecords, and that delivery makes room again.
 func TestBackPressure(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, "--max-stream-buffer-bytes", "64KiB")
 	c := noRetryClient(s)
 	ctx := context.Background()
@@ -256,6 +258,7 @@ func TestBackPressure(t *testing.T) {
 // TestGlobalBufferCap checks --max-buffer-bytes: one stream's backlog makes
 // another stream's Puts wait.
 func TestGlobalBufferCap(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, "--max-buffer-bytes", "64KiB")
 	c := noRetryClient(s)
 	ctx := context.Background()

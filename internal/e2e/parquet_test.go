@@ -47,6 +47,7 @@ const parquetDest = `{"RoleARN":"arn:aws:iam::000000000000:role/firehose","Bucke
 // the delivered Parquet back with DuckDB value by value; the bad records
 // are in the error output in Firehose's layout.
 func TestParquetDelivery(t *testing.T) {
+	t.Parallel()
 	aws := requireTool(t, "aws")
 	s := startServer(t)
 	ctx := context.Background()
@@ -187,6 +188,7 @@ func TestParquetDelivery(t *testing.T) {
 // its records buffered and retries, logging the error code, until the
 // table is created.
 func TestParquetMissingTable(t *testing.T) {
+	t.Parallel()
 	aws := requireTool(t, "aws")
 	s := startServer(t)
 	ctx := context.Background()
@@ -255,6 +257,7 @@ func duckRows(t *testing.T, db *sql.DB, q string, args ...any) [][]string {
 // TestParquetEnabledByUpdate turns conversion on for an existing stream
 // with UpdateDestination: the next objects are Parquet.
 func TestParquetEnabledByUpdate(t *testing.T) {
+	t.Parallel()
 	aws := requireTool(t, "aws")
 	s := startServer(t)
 	ctx := context.Background()

@@ -22,6 +22,7 @@ import (
 // customer under its evaluated prefix and the keyless record under
 // partitioning-failed.
 func TestDynamicPartitioningThroughTheAPI(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	c := sdkClient(s)
 	ctx := context.Background()

@@ -62,6 +62,7 @@ func sortedLines(b []byte) []string {
 // TestPutCommand pipes files and stdin through `hydrant put` into a real
 // hydrant and checks that every line arrives, once, as a line.
 func TestPutCommand(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	c := sdkClient(s)
 	for _, name := range []string{"put-files", "put-stdin"} {
@@ -112,6 +113,7 @@ func TestPutCommand(t *testing.T) {
 // TestPutFailures checks the exit status when records cannot be delivered:
 // an oversized line is skipped and counted, a missing stream stops the run.
 func TestPutFailures(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	createStream(t, sdkClient(s), "put-limits", &types.ExtendedS3DestinationConfiguration{
 		BucketARN:      aws.String("arn:aws:s3:::limits"),

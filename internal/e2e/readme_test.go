@@ -195,7 +195,7 @@ func runREADME(t *testing.T, blocks []readmeBlock, cli string) {
 	go func() { out, err = cmd.CombinedOutput(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(4 * time.Minute):
+	case <-time.After(10 * time.Minute):
 		_ = cmd.Process.Kill()
 		<-done
 		err = fmt.Errorf("timed out")

@@ -26,10 +26,11 @@ const recipeTable = `{"Name":"streaming_etl_data","TableType":"EXTERNAL_TABLE",
 // Parquet with the table above and delivered partitioned by
 // year/month/day/hour, and DuckDB queries them with Hive partitioning.
 func TestRecipeParquet(t *testing.T) {
+	t.Parallel()
 	aws := requireTool(t, "aws")
 	requireTool(t, "python3")
 	s := startServer(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	run := func(args ...string) string {
 		t.Helper()

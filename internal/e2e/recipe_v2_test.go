@@ -183,12 +183,13 @@ func (r *recipeShell) writeFile(name string, b []byte) {
 // validation step 3's aws s3 ls (the objects are listed from the bucket
 // directory).
 func TestRecipeCLIv2(t *testing.T) {
+	t.Parallel()
 	awsV2 := requireTool(t, "/usr/bin/aws")
 	requireTool(t, "bash")
 	requireTool(t, "python3")
 	start := time.Now().UTC()
 	s := startServer(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	if out, _, _ := s.cli(ctx, awsV2, "--version"); !strings.HasPrefix(out, "aws-cli/2") {
 		t.Fatalf("/usr/bin/aws is not the AWS CLI v2: %q", out)
@@ -199,7 +200,7 @@ func TestRecipeCLIv2(t *testing.T) {
 	sh := newRecipeShell(ctx, t, s, awsV2)
 
 	// Step 4: the function's code, zipped as the recipe does.
-	src, err := os.ReadFile("testdata/recipe/lambda_function.py")
+	src, err := os.ReadFile("../../examples/recipe/lambda_function.py")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,28 +27,23 @@ import (
 func startWithS3(t *testing.T, extra ...string) (s *server, endpoint string, stopS3, restartS3 func()) {
 	t.Helper()
 	endpoint, stopS3, restartS3 = s3test.Start(t)
-	setS3Env(t)
 	args := append([]string{"--s3-endpoint", endpoint, "--s3-path-style"}, extra...)
-	return startServer(t, args...), endpoint, stopS3, restartS3
+	return startServerEnv(t, s3Env(), args...), endpoint, stopS3, restartS3
 }
 
-// setS3Env gives hydrant processes started by the test fakes3's
-// credentials, as a user would set them, and nothing else from the AWS
-// environment.
-func setS3Env(t *testing.T) {
-	t.Helper()
-	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID":           s3test.AccessKeyID,
-		"AWS_SECRET_ACCESS_KEY":       s3test.SecretAccessKey,
-		"AWS_SESSION_TOKEN":           "",
-		"AWS_PROFILE":                 "",
-		"AWS_CONFIG_FILE":             "/dev/null",
-		"AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-		"AWS_ENDPOINT_URL":            "",
-		"AWS_ENDPOINT_URL_S3":         "",
-		"AWS_EC2_METADATA_DISABLED":   "true",
-	} {
-		t.Setenv(k, v) // inherited by the hydrant process
+// s3Env gives a hydrant process fakes3's credentials, as a user would set
+// them, and nothing else from the AWS environment.
+func s3Env() []string {
+	return []string{
+		"AWS_ACCESS_KEY_ID=" + s3test.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY=" + s3test.SecretAccessKey,
+		"AWS_SESSION_TOKEN=",
+		"AWS_PROFILE=",
+		"AWS_CONFIG_FILE=/dev/null",
+		"AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+		"AWS_ENDPOINT_URL=",
+		"AWS_ENDPOINT_URL_S3=",
+		"AWS_EC2_METADATA_DISABLED=true",
 	}
 }
 

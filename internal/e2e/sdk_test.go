@@ -53,6 +53,7 @@ func createStream(t *testing.T, c *fh.Client, name string, dest *types.ExtendedS
 // TestSDKCodecsAndPrefixes sends records through every CompressionFormat with
 // the Go SDK and checks object names, extensions and the exact bytes.
 func TestSDKCodecsAndPrefixes(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	c := sdkClient(s)
 	ctx := context.Background()
@@ -136,6 +137,7 @@ func TestSDKCodecsAndPrefixes(t *testing.T) {
 
 // TestSDKErrors checks that the Go SDK sees AWS's typed errors.
 func TestSDKErrors(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	c := sdkClient(s)
 	ctx := context.Background()
@@ -200,6 +202,7 @@ func TestSDKErrors(t *testing.T) {
 // TestSDKConcurrentProducers sends from many goroutines and checks every
 // record arrives exactly once.
 func TestSDKConcurrentProducers(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	c := sdkClient(s)
 	ctx := context.Background()

@@ -24,7 +24,7 @@ type transformEnv struct {
 func newTransformEnv(t *testing.T) *transformEnv {
 	aws := requireTool(t, "aws")
 	requireTool(t, "python3")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	t.Cleanup(cancel)
 	return &transformEnv{t: t, s: startServer(t), aws: aws, ctx: ctx}
 }
@@ -124,6 +124,7 @@ func (e *transformEnv) outcome(t *testing.T, bucket string, want int) (string, [
 // distinguishes and checks that every record is either delivered or in the
 // error output with the right code and attemptsMade.
 func TestTransformFaults(t *testing.T) {
+	t.Parallel()
 	e := newTransformEnv(t)
 	echo := `
 import base64
@@ -231,6 +232,7 @@ func contains(s []string, v string) bool {
 // function: after the restart the batch is processed again and delivered
 // once, and nothing goes to the error output.
 func TestTransformSurvivesKill(t *testing.T) {
+	t.Parallel()
 	e := newTransformEnv(t)
 	marker := filepath.Join(t.TempDir(), "started")
 	code := fmt.Sprintf(`import base64, os, time

@@ -55,6 +55,7 @@ func buildGoFunction(t *testing.T) []byte {
 // function returns as ProcessingFailed lands under processing-failed in
 // Firehose's layout.
 func TestTransformLanguages(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, runtime, handler string
 		files                  func(t *testing.T) map[string][]byte
@@ -69,7 +70,7 @@ func TestTransformLanguages(t *testing.T) {
 	}
 	s := startServer(t)
 	lc, fc := lambdaClient(s), sdkClient(s)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

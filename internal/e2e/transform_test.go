@@ -95,10 +95,11 @@ func zipFile(t *testing.T, name, content string) string {
 // (aW52YWxpZC1qc29uLWRhdGE=, "invalid-json-data") lands under the error
 // prefix as processing-failed with its original bytes.
 func TestRecipeTransform(t *testing.T) {
+	t.Parallel()
 	aws := requireTool(t, "aws")
 	requireTool(t, "python3")
 	s := startServer(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	// The recipe's put-record is written for CLI v2, whose blob arguments
 	// are base64; CLI v1 base64-encodes them itself, so it is given the raw

@@ -37,6 +37,10 @@ type Options struct {
 	// Metrics is told about every Put to an existing stream; nil means
 	// none.
 	Metrics PutObserver
+	// Roles, when set, must hold every role ARN a Create or
+	// UpdateDestination names (--require-roles); nil accepts any
+	// well-formed role ARN.
+	Roles RoleChecker
 }
 
 // Features lists optional capabilities the running hydrant provides.

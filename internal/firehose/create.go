@@ -29,6 +29,9 @@ func (s *Service) createDeliveryStream(ctx context.Context, body []byte) (any, e
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkRoles(ctx, &cfg.Destination); err != nil {
+		return nil, err
+	}
 	info, err := s.backend.Create(ctx, cfg)
 	if err != nil {
 		return nil, s.backendErr(cfg.Name, err)

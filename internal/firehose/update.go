@@ -68,6 +68,9 @@ func (s *Service) updateDestination(ctx context.Context, body []byte) (any, erro
 		case in.S3DestinationUpdate != nil:
 			mergeInto(&next.S3Destination, in.S3DestinationUpdate)
 		}
+		if err := s.checkRoles(ctx, &next); err != nil {
+			return err
+		}
 		return s.replaceDestination(info, next)
 	})
 	if err != nil {

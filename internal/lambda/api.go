@@ -147,6 +147,10 @@ func (s *Service) handleCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_ = json.Unmarshal(body, &doc)
+	if e := s.checkRole(r.Context(), &in.Role); e != nil {
+		s.fail(w, e)
+		return
+	}
 	cfg, err := s.create(&in, doc)
 	if err != nil {
 		s.failErr(w, "CreateFunction", err)
@@ -268,6 +272,10 @@ func (s *Service) handleUpdateConfig(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_ = json.Unmarshal(body, &doc)
+	if e := s.checkRole(r.Context(), in.Role); e != nil {
+		s.fail(w, e)
+		return
+	}
 	cfg, err := s.updateConfig(fn, &in, doc)
 	if err != nil {
 		s.failErr(w, "UpdateFunctionConfiguration", err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hydrant-io/hydrant/internal/awsproto"
+	hstate "github.com/hydrant-io/hydrant/internal/state"
 )
 
 // unsupportedCreate are CreateFunction/UpdateFunctionConfiguration members
@@ -207,8 +208,12 @@ func (s *Service) persistNew(c FunctionConfiguration, tags map[string]string, zi
 	file, err := s.store.writeCode(c.FunctionName, zip)
 	if err == nil {
 		rec := &record{Config: c, Tags: tags, CodeFile: file}
-		if err = s.store.save(rec); err == nil {
+		if err = s.store.save(rec, true); err == nil {
 			return rec, nil
+		}
+		if errors.Is(err, hstate.ErrConflict) {
+			// Created on another node of the cluster a moment ago.
+			return nil, conflict(c.FunctionName)
 		}
 	}
 	_ = s.store.remove(c.FunctionName)
@@ -245,7 +250,7 @@ func (s *Service) commit(fn *function, revision string, change func(*record) *aw
 	}
 	rec.Config.LastModified, rec.Config.RevisionId = formatLastModified(time.Now()), uuid.NewString()
 	rec.Config.State, rec.Config.LastUpdateStatus = "Active", "Successful"
-	if err := s.store.save(&rec); err != nil {
+	if err := s.store.save(&rec, false); err != nil {
 		s.mu.Unlock()
 		return nil, err
 	}

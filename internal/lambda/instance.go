@@ -24,13 +24,14 @@ import (
 // function's configuration and code. An update makes a new snapshot; the
 // instances of the old one are retired as they come back to the pool.
 type snapshot struct {
-	name, arn, runtime, handler string
-	kind                        runtimeKind
-	memory                      int
-	timeout                     time.Duration
-	env                         map[string]string
-	codePath                    string
-	taskDir                     string // where the package is unpacked
+	name, arn, role, runtime, handler string
+	kind                              runtimeKind
+	memory                            int
+	timeout                           time.Duration
+	env                               map[string]string
+	codePath                          string
+	taskDir                           string // where the package is unpacked
+	logGroup                          string // LoggingConfig.LogGroup
 
 	mu       sync.Mutex
 	unpacked bool
@@ -116,6 +117,7 @@ type instance struct {
 	stopCh     chan struct{}
 	stopOnce   sync.Once
 
+	creds        Credentials // the instance's temporary credentials
 	started      time.Time
 	initDuration time.Duration // set before ready is closed
 	coldReported bool          // Init Duration already in a REPORT line
@@ -158,11 +160,16 @@ func (s *Service) startInstance(sn *snapshot, gen uint64, ring *logRing) (inst *
 		stopCh:     make(chan struct{}),
 		started:    time.Now(),
 	}
+	if inst.creds, err = s.instanceCredentials(sn); err != nil {
+		return nil, fmt.Errorf("credentials for %s: %w", sn.name, err)
+	}
 	if err := os.MkdirAll(inst.tmpDir, 0o755); err != nil {
+		inst.revokeCredentials()
 		return nil, fmt.Errorf("instance tmp dir: %w", err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
+		inst.revokeCredentials()
 		_ = os.RemoveAll(inst.tmpDir)
 		return nil, fmt.Errorf("runtime API listener: %w", err)
 	}
@@ -171,7 +178,11 @@ func (s *Service) startInstance(sn *snapshot, gen uint64, ring *logRing) (inst *
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 	go func() { _ = inst.srv.Serve(ln) }()
 	inst.pipe, err = newLogPipe(sn.name, inst.stream, ring, s.log)
+	if err == nil {
+		inst.pipe.group, inst.pipe.sink = sn.logGroup, s.opts.LogSink
+	}
 	if err != nil {
+		inst.revokeCredentials()
 		_ = inst.srv.Close()
 		_ = os.RemoveAll(inst.tmpDir)
 		return nil, err
@@ -188,6 +199,7 @@ func (s *Service) startInstance(sn *snapshot, gen uint64, ring *logRing) (inst *
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	inst.cmd = cmd
 	if err := cmd.Start(); err != nil {
+		inst.revokeCredentials()
 		inst.pipe.closeWrite()
 		_ = inst.srv.Close()
 		_ = os.RemoveAll(inst.tmpDir)
@@ -218,11 +230,11 @@ func (s *Service) lambdaEnv(sn *snapshot, inst *instance, api string) map[string
 		"AWS_DEFAULT_REGION":              s.opts.Region,
 		"TZ":                              ":UTC",
 		"TMPDIR":                          inst.tmpDir,
-		// Credentials in the shape Lambda gives (temporary, with a session
-		// token), so SDKs configure themselves; they open nothing real.
-		"AWS_ACCESS_KEY_ID":     "ASIAHYDRANTLOCAL0000",
-		"AWS_SECRET_ACCESS_KEY": "hydrant/local/secret/not/a/real/key/000000",
-		"AWS_SESSION_TOKEN":     "hydrant-local-session-token",
+		// Temporary credentials with a session token, as Lambda gives
+		// them, so SDKs configure themselves (see instanceCredentials).
+		"AWS_ACCESS_KEY_ID":     inst.creds.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY": inst.creds.SecretAccessKey,
+		"AWS_SESSION_TOKEN":     inst.creds.SessionToken,
 	}
 	if e := executionEnv(sn.runtime); e != "" {
 		env["AWS_EXECUTION_ENV"] = e
@@ -270,6 +282,7 @@ func (inst *instance) stop() {
 		_ = inst.srv.Close()
 		inst.pipe.closeWrite()
 		_ = os.RemoveAll(inst.tmpDir)
+		inst.revokeCredentials()
 		inst.snap.drop()
 		inst.svc.log.Debug("function instance stopped", "function", inst.snap.name, "instance", inst.id)
 	})

@@ -3,6 +3,7 @@ package lambda
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/hydrant-io/hydrant/internal/awsproto"
@@ -92,7 +93,12 @@ func (s *Service) invoke(ctx context.Context, ref funcRef, payload []byte, o inv
 			// Lambda's answer for a runtime it cannot start.
 			inv := newInvocation(rec.Config.FunctionArn, payload, 0)
 			msg := "RequestId: " + inv.id + " Error: " + se.Error()
-			fn.logs.add(LogEvent{Timestamp: time.Now().UnixMilli(), Message: msg, RequestID: inv.id})
+			ev := LogEvent{Timestamp: time.Now().UnixMilli(), Message: msg, RequestID: inv.id,
+				LogStreamName: time.Now().UTC().Format("2006/01/02") + "/[" + LatestVersion + "]" + strings.ReplaceAll(inv.id, "-", "")}
+			fn.logs.add(ev)
+			if s.opts.LogSink != nil {
+				s.opts.LogSink.FunctionLog(logGroupOf(rec.Config), ev.LogStreamName, ev.Timestamp, msg)
+			}
 			s.log.Warn("function instance did not start", "function", ref.Name, "err", se.err)
 			return &outcome{requestID: inv.id, payload: errorDoc(msg, "Runtime.InvalidEntrypoint"), fnErr: "Unhandled"}, nil
 		}

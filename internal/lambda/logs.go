@@ -77,6 +77,8 @@ type logPipe struct {
 	stream string
 	ring   *logRing
 	log    *slog.Logger
+	group  string  // the function's log group, for sink
+	sink   LogSink // nil: lines stay in the ring only
 
 	mu     sync.Mutex
 	expect map[string]*invocation // by record ("start <id>"), written but not yet read
@@ -228,7 +230,8 @@ func (p *logPipe) handle(rec string) {
 }
 
 // emit records one line: in the function's ring, in the current
-// invocation's tail, and in hydrant's own log at debug level.
+// invocation's tail, in the log sink (CloudWatch Logs) and in hydrant's
+// own log at debug level.
 func (p *logPipe) emit(line string) {
 	ev := LogEvent{Timestamp: time.Now().UnixMilli(), Message: line, LogStreamName: p.stream}
 	if inv := p.cur; inv != nil {
@@ -236,5 +239,8 @@ func (p *logPipe) emit(line string) {
 		inv.addTail(line)
 	}
 	p.ring.add(ev)
+	if p.sink != nil {
+		p.sink.FunctionLog(p.group, p.stream, ev.Timestamp, line)
+	}
 	p.log.Debug("function log", "function", p.fn, "request_id", ev.RequestID, "line", line)
 }

@@ -51,7 +51,7 @@ func (p *pool) acquire(ctx context.Context, wait time.Duration) (*instance, erro
 		for len(p.idle) > 0 {
 			inst := p.idle[len(p.idle)-1]
 			p.idle = p.idle[:len(p.idle)-1]
-			if inst.alive() && inst.gen == p.gen {
+			if inst.alive() && inst.gen == p.gen && !inst.credentialsStale() {
 				p.mu.Unlock()
 				return inst, nil
 			}

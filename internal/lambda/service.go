@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/hydrant-io/hydrant/internal/awsproto"
+	hstate "github.com/hydrant-io/hydrant/internal/state"
 )
 
 // Options configure the Lambda service.
@@ -55,6 +56,41 @@ type Options struct {
 	QueueWait time.Duration
 	// LogBytes bounds each function's kept log (default 1 MiB).
 	LogBytes int
+	// State, when set, is the state store a cluster shares: functions and
+	// their packages are kept there instead of in Dir (which then holds
+	// this node's copies of the packages), and functions created, changed
+	// or deleted on other nodes are followed.
+	State hstate.Store
+	// LogSink, when set, receives every line functions log, as Lambda
+	// sends them to CloudWatch Logs (hydrant's Logs service).
+	LogSink LogSink
+	// Roles, when set, must hold every function's Role (--require-roles).
+	Roles RoleChecker
+	// Credentials, when set, issues each instance's temporary credentials
+	// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) for the
+	// function's role, valid for d; hydrant's STS issues keys its verifier
+	// accepts, so functions can call hydrant's APIs under --credentials.
+	Credentials func(ctx context.Context, roleARN, sessionName string, d time.Duration) (Credentials, error)
+	// RevokeCredentials, when set, is told an instance's access key when
+	// the instance stops.
+	RevokeCredentials func(accessKeyID string)
+}
+
+// LogSink receives every line hosted functions log, as Lambda sends them
+// to CloudWatch Logs: to the function's log group (LoggingConfig.LogGroup,
+// /aws/lambda/NAME by default) and its instance's stream
+// (YYYY/MM/DD/[$LATEST]<instance id>). It is called from the goroutine
+// that reads the instance's output and must not block.
+type LogSink interface {
+	FunctionLog(group, stream string, timestamp int64, line string)
+}
+
+// logGroupOf is where a function's logs go.
+func logGroupOf(c FunctionConfiguration) string {
+	if g := c.LoggingConfig.LogGroup; g != "" {
+		return g
+	}
+	return "/aws/lambda/" + c.FunctionName
 }
 
 func (o *Options) defaults() {
@@ -133,15 +169,29 @@ func Open(opts Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	st, err := openStore(opts.Dir, opts.State, opts.Logger)
+	if err != nil {
+		return nil, err
+	}
 	s := &Service{
 		opts: opts, log: opts.Logger, model: m,
-		store:   &store{dir: opts.Dir, log: opts.Logger},
+		store:   st,
 		runDir:  filepath.Join(opts.Dir, ".run"),
 		fns:     map[string]*function{},
 		pending: map[string]bool{},
 	}
-	recs, err := s.store.load()
+	var watch <-chan hstate.Event
+	s.bg, s.bgCancel = context.WithCancel(context.Background())
+	if st.shared {
+		// Watch first, so nothing changed after the load below is missed.
+		if watch, err = st.st.Watch(s.bg, st.prefix); err != nil {
+			s.bgCancel()
+			return nil, fmt.Errorf("lambda: follow functions: %w", err)
+		}
+	}
+	recs, err := s.store.load(context.Background())
 	if err != nil {
+		s.bgCancel()
 		return nil, err
 	}
 	// Unpacked code and instance scratch space are rebuilt on demand.
@@ -155,7 +205,10 @@ func Open(opts Options) (*Service, error) {
 		rec.Config.FunctionArn = functionARN(opts.Region, opts.AccountID, name)
 		s.fns[name] = s.newFunction(rec)
 	}
-	s.bg, s.bgCancel = context.WithCancel(context.Background())
+	if watch != nil {
+		s.wg.Add(1)
+		go s.follow(watch)
+	}
 	s.wg.Add(1)
 	go s.janitor()
 	s.log.Info("lambda functions loaded", "count", len(recs), "python", s.interp.python, "node", s.interp.node)
@@ -179,10 +232,11 @@ func (s *Service) snapshotOf(rec *record) *snapshot {
 	}
 	seq := s.snapSeq.Add(1)
 	return &snapshot{
-		name: c.FunctionName, arn: c.FunctionArn, runtime: c.Runtime, handler: c.Handler,
+		name: c.FunctionName, arn: c.FunctionArn, role: c.Role, runtime: c.Runtime, handler: c.Handler,
 		kind: kind, memory: c.MemorySize, timeout: time.Duration(c.Timeout) * time.Second, env: env,
 		codePath: s.store.codePath(c.FunctionName, rec.CodeFile),
 		taskDir:  filepath.Join(s.runDir, "task", c.FunctionName+"-"+strconv.FormatUint(seq, 10)),
+		logGroup: logGroupOf(c),
 	}
 }
 
@@ -234,14 +288,24 @@ func (s *Service) janitor() {
 	}
 }
 
-// lookup finds a hosted function by name.
+// lookup finds a hosted function by name. In a cluster a name not known
+// here is looked up in the shared store: created on another node a moment
+// ago.
 func (s *Service) lookup(name string) (*function, *record) {
 	s.mu.RLock()
-	defer s.mu.RUnlock()
 	fn := s.fns[name]
+	s.mu.RUnlock()
+	if fn == nil && s.store.shared {
+		s.learn(name)
+		s.mu.RLock()
+		fn = s.fns[name]
+		s.mu.RUnlock()
+	}
 	if fn == nil {
 		return nil, nil
 	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return fn, fn.rec
 }
 

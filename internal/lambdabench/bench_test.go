@@ -132,8 +132,9 @@ func newComparison(b *testing.B, records, size int, names ...string) *comparison
 // (3), BENCH_BUFFER_MB (BufferSizeInMBs, 1) and BENCH_CONCURRENCY
 // (--lambda-concurrency, 4) change the run. BENCH_CPUPROFILE=FILE profiles
 // hydrant's side of each round (FILE.1, ...), BENCH_FUNCTION_CPUPROFILE=DIR
-// the function's instances; BENCH_FUNCTION_GOGC sets GOGC in the function's
-// Environment.
+// the function's instances; BENCH_FUNCTION_LOGS=1 sends what the function
+// prints to a CloudWatch Logs store, as serve does; BENCH_FUNCTION_GOGC
+// sets GOGC in the function's Environment.
 func BenchmarkLambdaGo(b *testing.B) {
 	n := envInt("BENCH_RECORDS", 400_000)
 	want := dataBytes(n)
@@ -147,7 +148,8 @@ func BenchmarkLambdaGo(b *testing.B) {
 		env["PASSTHROUGH_CPUPROFILE"], env["PASSTHROUGH_PROFILE_SECONDS"] = dir, envString("BENCH_FUNCTION_PROFILE_SECONDS", "10")
 	}
 	r := newRig(b, rigOptions{runtime: "provided.al2023", handler: "bootstrap", zip: goFunctionZip(b),
-		bufferMB: envString("BENCH_BUFFER_MB", "1"), concurrency: envInt("BENCH_CONCURRENCY", 4), env: env})
+		bufferMB: envString("BENCH_BUFFER_MB", "1"), concurrency: envInt("BENCH_CONCURRENCY", 4), env: env,
+		functionLogs: os.Getenv("BENCH_FUNCTION_LOGS") == "1"})
 	events := r.events(n)
 	r.warm()
 	c := newComparison(b, n, int(want/int64(n)), "handler+codec loop", "handler loop")
@@ -165,7 +167,7 @@ func BenchmarkLambdaGo(b *testing.B) {
 }
 
 // BenchmarkLambdaPython is the same with the recipe's Python function
-// (internal/e2e/testdata/recipe/lambda_function.py) and a python3 process
+// (examples/recipe/lambda_function.py) and a python3 process
 // calling its lambda_handler in a loop (testdata/baseline.py).
 // BENCH_RECORDS defaults to 100,000.
 func BenchmarkLambdaPython(b *testing.B) {
@@ -178,7 +180,8 @@ func BenchmarkLambdaPython(b *testing.B) {
 	}
 	n := envInt("BENCH_RECORDS", 100_000)
 	r := newRig(b, rigOptions{runtime: "python3.12", handler: "lambda_function.lambda_handler", zip: pythonFunctionZip(b),
-		bufferMB: envString("BENCH_BUFFER_MB", "1"), concurrency: envInt("BENCH_CONCURRENCY", 4)})
+		bufferMB: envString("BENCH_BUFFER_MB", "1"), concurrency: envInt("BENCH_CONCURRENCY", 4),
+		functionLogs: os.Getenv("BENCH_FUNCTION_LOGS") == "1"})
 	events := r.events(n)
 	r.warm()
 	c := newComparison(b, n, int(dataBytes(n)/int64(n)), "handler+codec loop", "handler loop")

@@ -29,6 +29,7 @@ import (
 	"github.com/hydrant-io/hydrant/internal/deliver"
 	"github.com/hydrant-io/hydrant/internal/firehose"
 	"github.com/hydrant-io/hydrant/internal/lambda"
+	"github.com/hydrant-io/hydrant/internal/logs"
 	"github.com/hydrant-io/hydrant/internal/objstore"
 	"github.com/hydrant-io/hydrant/internal/process"
 	"github.com/hydrant-io/hydrant/internal/streamspec"
@@ -81,7 +82,7 @@ func goFunctionZip(tb testing.TB) []byte {
 }
 
 // recipeFile is the recipe's function, as the e2e tests run it.
-const recipeFile = "../e2e/testdata/recipe/lambda_function.py"
+const recipeFile = "../../examples/recipe/lambda_function.py"
 
 func pythonFunctionZip(tb testing.TB) []byte {
 	tb.Helper()
@@ -157,12 +158,26 @@ type rigOptions struct {
 	concurrency int
 	// env is the function's Environment.
 	env map[string]string
+	// functionLogs sends the function's output to a CloudWatch Logs store
+	// (BENCH_FUNCTION_LOGS=1), as hydrant serve does.
+	functionLogs bool
 }
 
 func newRig(tb testing.TB, o rigOptions) *rig {
 	tb.Helper()
+	var sink lambda.LogSink
+	if o.functionLogs {
+		// What the function prints goes to CloudWatch Logs, as in serve.
+		st, err := logs.Open(logs.Options{Dir: filepath.Join(tb.TempDir(), "logs")})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		fl := logs.NewFunctionLogs(st, nil)
+		tb.Cleanup(func() { fl.Close(); _ = st.Close() })
+		sink = fl
+	}
 	svc, err := lambda.Open(lambda.Options{Dir: filepath.Join(tb.TempDir(), "functions"), Concurrency: o.concurrency,
-		Logger: slog.New(slog.DiscardHandler)})
+		Logger: slog.New(slog.DiscardHandler), LogSink: sink})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -57,7 +57,8 @@ type flushResult struct {
 // answers 202 at once, or with ?wait= (at most a minute) 200 when every
 // record acknowledged before the request is delivered, with its processing
 // and error output, and 202 if that takes longer than the wait. 404: no such
-// stream; 409: the stream is not ACTIVE yet; 400: a bad wait.
+// stream; 409: the stream is not ACTIVE yet, or (in a cluster) another node
+// delivers it; 400: a bad wait.
 func FlushHandler(reg *Registry) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -80,7 +81,9 @@ func FlushHandler(reg *Registry) http.Handler {
 		case errors.Is(err, firehose.ErrStreamNotFound):
 			fail(http.StatusNotFound, err.Error())
 			return
-		case errors.Is(err, firehose.ErrStreamNotActive):
+		case errors.Is(err, firehose.ErrStreamNotActive), errors.Is(err, ErrNotDelivering):
+			// In a cluster only the node that delivers the stream can cut
+			// it early; GET /_hydrant/cluster says which one that is.
 			fail(http.StatusConflict, err.Error())
 			return
 		case err != nil:

@@ -23,6 +23,7 @@ import (
 	"github.com/hydrant-io/hydrant/internal/deliver"
 	"github.com/hydrant-io/hydrant/internal/firehose"
 	"github.com/hydrant-io/hydrant/internal/objstore"
+	"github.com/hydrant-io/hydrant/internal/state"
 )
 
 // Options configure a Registry.
@@ -33,8 +34,27 @@ type Options struct {
 	AccountID string
 	Store     objstore.Store
 	Logger    *slog.Logger
-	// OpenLog opens a stream's log in dir; nil means the local segment log.
+	// State keeps each stream's configuration and status under
+	// "streams/ds-<name>/stream.json"; nil means the files of that name in
+	// the data dir (Dir's parent), as hydrant always kept them.
+	State state.Store
+	// Logs opens and deletes the streams' logs; nil means segment logs
+	// in Dir (OpenLog opens each).
+	Logs Logs
+	// OpenLog opens a stream's log in dir for the default Logs; nil means
+	// the local segment log.
 	OpenLog func(dir string) (buffer.Log, error)
+	// Clustered makes the registry one node of a cluster: streams created,
+	// changed and deleted on other nodes (State is shared) are followed,
+	// reads go to State, and a stream is delivered only while this node
+	// holds its lease (StartDelivery, StopDelivery).
+	Clustered bool
+	// OpenPartitionLog opens the partition log of a dynamically partitioned
+	// stream (its records buffered by partition) in dir; nil means a local
+	// segment log. The default has no caps of its own: what it holds was
+	// accepted within MaxStreamBytes and Budget already, and a cap there
+	// could stop the records that fill the stream log from ever leaving it.
+	OpenPartitionLog func(dir string) (buffer.Log, error)
 	// CreateDelay keeps new streams in CREATING for this long, as AWS does
 	// for a few seconds; zero makes them ACTIVE as soon as their log is open.
 	CreateDelay time.Duration
@@ -43,6 +63,9 @@ type Options struct {
 	// Stages builds each stream's processing pipeline and record format
 	// (processors, format conversion); nil delivers records as they are.
 	Stages deliver.Stages
+	// ErrorLog receives the CloudWatch Logs error records of streams with
+	// CloudWatchLoggingOptions enabled; nil writes none.
+	ErrorLog deliver.ErrorLog
 	// MaxPartitions is the active-partition limit of dynamically
 	// partitioned streams (--max-partitions); zero means Firehose's 500.
 	MaxPartitions int
@@ -58,10 +81,15 @@ type Options struct {
 	Deleted func(name string)
 }
 
-// Registry implements firehose.Backend over local files.
+// Registry implements firehose.Backend.
 type Registry struct {
-	opts Options
-	log  *slog.Logger
+	opts   Options
+	log    *slog.Logger
+	state  state.Store
+	logs   Logs
+	prefix string // state keys: "<prefix><name>/stream.json"
+	stop   context.CancelFunc
+	done   chan struct{}
 
 	mu      sync.RWMutex
 	streams map[string]*entry
@@ -70,18 +98,25 @@ type Registry struct {
 type entry struct {
 	mu      sync.Mutex // serializes Update/Delete of this stream
 	info    firehose.StreamInfo
+	rev     uint64 // State revision of info
 	log     buffer.Log
+	parts   buffer.Log // the partition log; nil without dynamic partitioning
 	deliver *deliver.Deliverer
 	dir     string
+	gone    bool // deleted: no longer in the registry
+	// token is the delivery lease's fence token while this node delivers
+	// the stream in a cluster (the partition log is fenced with it too).
+	token uint64
 }
 
 var _ firehose.Backend = (*Registry)(nil)
 
 const stateFile = "stream.json"
 
-// Open loads every stream under opts.Dir, recovers its log and starts its
-// delivery loop; streams left CREATING by a crash finish their creation and
-// streams left DELETING finish their deletion.
+// Open loads every stream kept in State, recovers its log and, on one
+// node, starts its delivery loop; streams left CREATING by a crash finish
+// their creation and streams left DELETING finish their deletion. Logs
+// without a stream (a create or delete a crash interrupted) are removed.
 func Open(opts Options) (*Registry, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -92,49 +127,82 @@ func Open(opts Options) (*Registry, error) {
 			return buffer.Open(dir, buffer.Options{Logger: lg, MaxBytes: opts.MaxStreamBytes, Budget: opts.Budget})
 		}
 	}
+	if opts.OpenPartitionLog == nil {
+		lg := opts.Logger
+		opts.OpenPartitionLog = func(dir string) (buffer.Log, error) {
+			return buffer.Open(dir, buffer.Options{Logger: lg})
+		}
+	}
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("open streams dir: %w", err)
 	}
-	if _, err := atomicfile.CleanTemps(opts.Dir); err != nil {
-		return nil, err
-	}
-	r := &Registry{opts: opts, log: opts.Logger, streams: map[string]*entry{}}
-	dirs, err := os.ReadDir(opts.Dir)
-	if err != nil {
-		return nil, fmt.Errorf("read streams dir: %w", err)
-	}
-	for _, de := range dirs {
-		if !de.IsDir() || !strings.HasPrefix(de.Name(), dirPrefix) {
-			continue
-		}
-		dir := filepath.Join(opts.Dir, de.Name())
-		if _, err := atomicfile.CleanTemps(dir); err != nil {
+	r := &Registry{opts: opts, log: opts.Logger, state: opts.State, logs: opts.Logs, streams: map[string]*entry{},
+		prefix: filepath.Base(opts.Dir) + "/" + dirPrefix, done: make(chan struct{})}
+	if r.state == nil {
+		st, err := state.OpenLocal(filepath.Dir(opts.Dir), filepath.Base(opts.Dir)+"/*/"+stateFile)
+		if err != nil {
 			return nil, err
 		}
-		b, err := os.ReadFile(filepath.Join(dir, stateFile))
-		if errors.Is(err, os.ErrNotExist) {
-			// A create that crashed before its state was written: nothing
-			// was acknowledged for it.
-			r.log.Warn("removing stream directory without state", "dir", dir)
-			_ = os.RemoveAll(dir)
+		r.state = st
+	}
+	if r.logs == nil {
+		r.logs = LocalLogs{Dir: opts.Dir, OpenDir: opts.OpenLog}
+	}
+	ctx := context.Background()
+	// Logs are listed before the states: a create writes its state before
+	// it opens its log, so no log listed here belongs to a stream whose
+	// state the list below misses.
+	withLogs, err := r.logs.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := r.state.List(ctx, r.prefix)
+	if err != nil {
+		return nil, fmt.Errorf("read stream states: %w", err)
+	}
+	known := map[string]bool{}
+	for _, se := range entries {
+		name, ok := r.nameOf(se.Key)
+		if !ok {
 			continue
 		}
-		if err != nil {
-			return nil, fmt.Errorf("read stream state: %w", err)
-		}
+		known[name] = true
 		var info firehose.StreamInfo
-		if err := json.Unmarshal(b, &info); err != nil {
-			return nil, fmt.Errorf("parse %s: %w", filepath.Join(dir, stateFile), err)
+		if err := json.Unmarshal(se.Value, &info); err != nil {
+			return nil, fmt.Errorf("parse %s: %w", se.Key, err)
 		}
+		e := &entry{info: info, rev: se.Revision, dir: streamDir(opts.Dir, info.Name)}
 		if info.Status == firehose.StatusDeleting {
-			_ = os.RemoveAll(dir)
+			if err := r.remove(ctx, e); err != nil {
+				return nil, err
+			}
 			continue
 		}
-		e := &entry{info: info, dir: dir}
-		if err := r.activate(e); err != nil {
+		if err := r.activate(e, !opts.Clustered); err != nil {
 			return nil, err
 		}
 		r.streams[info.Name] = e
+	}
+	for _, name := range withLogs {
+		if !known[name] {
+			// A create that crashed before its state was written, or a
+			// delete after it: nothing was acknowledged for it.
+			r.log.Warn("removing the logs of a stream without state", "stream", name)
+			if err := r.logs.Delete(ctx, name); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if opts.Clustered {
+		wctx, cancel := context.WithCancel(context.Background())
+		r.stop = cancel
+		if err := r.follow(wctx); err != nil {
+			cancel()
+			r.Close()
+			return nil, err
+		}
+	} else {
+		close(r.done)
 	}
 	r.log.Info("streams loaded", "count", len(r.streams))
 	return r, nil
@@ -146,43 +214,158 @@ const dirPrefix = "ds-"
 
 func streamDir(root, name string) string { return filepath.Join(root, dirPrefix+name) }
 
-// activate opens the stream's log, marks it ACTIVE and starts delivery.
-func (r *Registry) activate(e *entry) error {
+// key is the State key of a stream's configuration.
+func (r *Registry) key(name string) string { return r.prefix + name + "/" + stateFile }
+
+// nameOf returns the stream a State key belongs to.
+func (r *Registry) nameOf(key string) (string, bool) {
+	rest, ok := strings.CutPrefix(key, r.prefix)
+	if !ok {
+		return "", false
+	}
+	name, ok := strings.CutSuffix(rest, "/"+stateFile)
+	if !ok || name == "" || strings.Contains(name, "/") {
+		return "", false
+	}
+	return name, true
+}
+
+// activate opens the stream's log and marks it ACTIVE; with deliver, it
+// also starts the delivery loop. The caller holds e.mu or owns e alone.
+func (r *Registry) activate(e *entry, deliver bool) error {
+	if e.log == nil {
+		lg, err := r.logs.Open(context.Background(), e.info.Name, LogKind)
+		if err != nil {
+			return fmt.Errorf("open log of stream %s: %w", e.info.Name, err)
+		}
+		e.log = lg
+	}
+	if e.info.Status != firehose.StatusActive {
+		next := e.info
+		next.Status = firehose.StatusActive
+		if err := r.persist(e, next); err != nil {
+			if !errors.Is(err, state.ErrConflict) {
+				return err
+			}
+			// Another node activated it first: take its version.
+			if err := r.reload(e); err != nil {
+				return err
+			}
+		}
+	}
+	if deliver {
+		return r.startDeliver(e)
+	}
+	return nil
+}
+
+// startDeliver starts e's delivery loop with its configuration resolved
+// once, here. The caller holds e.mu.
+func (r *Registry) startDeliver(e *entry) error {
 	spec, err := firehose.Spec(e.info)
 	if err != nil {
 		return fmt.Errorf("open stream %s: %w", e.info.Name, err)
 	}
-	lg, err := r.opts.OpenLog(filepath.Join(e.dir, "log"))
-	if err != nil {
-		return fmt.Errorf("open log of stream %s: %w", e.info.Name, err)
-	}
-	e.log = lg
-	if e.info.Status != firehose.StatusActive {
-		e.info.Status = firehose.StatusActive
-		if err := r.persist(e); err != nil {
+	if spec.Partitioning.Enabled && e.parts == nil {
+		parts, err := r.openParts(e)
+		if err != nil {
 			return err
 		}
+		e.parts = parts
 	}
 	e.deliver = deliver.Start(deliver.Config{
 		Stream:   spec,
-		Log:      lg,
+		Log:      e.log,
 		Store:    r.opts.Store,
 		Logger:   r.log,
 		Observer: r.opts.Observer,
 		Stages:   r.opts.Stages,
-		// Partition spools live with the stream and go with it on delete.
-		SpoolDir:      filepath.Join(e.dir, "spool"),
+		// Partition buffers live with the stream and go with it on delete.
+		PartitionLog:  e.parts,
 		MaxPartitions: r.opts.MaxPartitions,
+		ErrorLog:      r.opts.ErrorLog,
 	})
 	return nil
 }
 
-func (r *Registry) persist(e *entry) error {
-	b, err := json.MarshalIndent(e.info, "", "  ")
+// openParts opens the partition log of a dynamically partitioned stream:
+// a log of kind PartitionKind through a replicated Logs (fenced with the
+// stream's lease token in a cluster), or OpenPartitionLog in the stream's
+// directory. The caller holds e.mu.
+func (r *Registry) openParts(e *entry) (buffer.Log, error) {
+	if r.opts.Logs != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		lg, err := r.logs.Open(ctx, e.info.Name, PartitionKind)
+		if err != nil {
+			return nil, fmt.Errorf("open partition log of stream %s: %w", e.info.Name, err)
+		}
+		if r.opts.Clustered {
+			if err := lg.Fence(ctx, e.token); err != nil {
+				_ = lg.Close()
+				return nil, fmt.Errorf("fence partition log of stream %s: %w", e.info.Name, err)
+			}
+		}
+		return lg, nil
+	}
+	// Earlier versions spooled one batch's partitions here; what a spool
+	// held is in the stream log still.
+	_ = os.RemoveAll(filepath.Join(e.dir, "spool"))
+	parts, err := r.opts.OpenPartitionLog(filepath.Join(e.dir, "partitions"))
+	if err != nil {
+		return nil, fmt.Errorf("open partition log of stream %s: %w", e.info.Name, err)
+	}
+	return parts, nil
+}
+
+// updateDeliver hands e's delivery loop, if it runs here, its new
+// configuration. The caller holds e.mu.
+func (r *Registry) updateDeliver(e *entry) {
+	if e.deliver == nil {
+		return
+	}
+	spec, err := firehose.Spec(e.info)
+	if err != nil {
+		r.log.Error("stream configuration not applied to delivery", "stream", e.info.Name, "err", err)
+		return
+	}
+	e.deliver.Update(spec)
+}
+
+// persist stores next as e's state if e's revision is still current, and
+// makes it e's info. The caller holds e.mu.
+func (r *Registry) persist(e *entry, next firehose.StreamInfo) error {
+	b, err := json.MarshalIndent(next, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode stream state: %w", err)
 	}
-	return atomicfile.Write(filepath.Join(e.dir, stateFile), b, 0o644)
+	rev, err := r.state.Put(context.Background(), r.key(next.Name), b, e.rev)
+	if err != nil {
+		return fmt.Errorf("save stream %s: %w", next.Name, err)
+	}
+	e.info, e.rev = next, rev
+	return nil
+}
+
+// reload reads e's state again (another node changed it). The caller holds
+// e.mu.
+func (r *Registry) reload(e *entry) error {
+	se, err := r.state.Get(context.Background(), r.key(e.info.Name))
+	if errors.Is(err, state.ErrNotFound) {
+		return fmt.Errorf("stream %s: %w", e.info.Name, firehose.ErrStreamNotFound)
+	}
+	if err != nil {
+		return err
+	}
+	var info firehose.StreamInfo
+	if err := json.Unmarshal(se.Value, &info); err != nil {
+		return fmt.Errorf("parse %s: %w", se.Key, err)
+	}
+	if se.Revision > e.rev {
+		e.info, e.rev = info, se.Revision
+		r.updateDeliver(e)
+	}
+	return nil
 }
 
 // Create implements firehose.Backend.
@@ -195,19 +378,18 @@ func (r *Registry) Create(ctx context.Context, cfg firehose.StreamConfig) (fireh
 	now := time.Now()
 	var salt [8]byte
 	_, _ = rand.Read(salt[:])
-	e := &entry{
-		dir: streamDir(r.opts.Dir, cfg.Name),
-		info: firehose.StreamInfo{
-			StreamConfig:  cfg,
-			ARN:           fmt.Sprintf("arn:aws:firehose:%s:%s:deliverystream/%s", r.opts.Region, r.opts.AccountID, cfg.Name),
-			Status:        firehose.StatusCreating,
-			VersionID:     1,
-			DestinationID: "destinationId-000000000001",
-			Created:       now,
-			Updated:       now,
-			Salt:          binary.LittleEndian.Uint64(salt[:]),
-		},
+	e := &entry{dir: streamDir(r.opts.Dir, cfg.Name)}
+	info := firehose.StreamInfo{
+		StreamConfig:  cfg,
+		ARN:           fmt.Sprintf("arn:aws:firehose:%s:%s:deliverystream/%s", r.opts.Region, r.opts.AccountID, cfg.Name),
+		Status:        firehose.StatusCreating,
+		VersionID:     1,
+		DestinationID: "destinationId-000000000001",
+		Created:       now,
+		Updated:       now,
+		Salt:          binary.LittleEndian.Uint64(salt[:]),
 	}
+	e.info = info
 	e.mu.Lock()
 	r.streams[cfg.Name] = e
 	r.mu.Unlock()
@@ -215,33 +397,40 @@ func (r *Registry) Create(ctx context.Context, cfg firehose.StreamConfig) (fireh
 
 	fail := func(err error) (firehose.StreamInfo, error) {
 		r.mu.Lock()
-		delete(r.streams, cfg.Name)
+		if r.streams[cfg.Name] == e {
+			delete(r.streams, cfg.Name)
+		}
 		r.mu.Unlock()
-		_ = os.RemoveAll(e.dir)
 		return firehose.StreamInfo{}, err
 	}
-	if err := os.MkdirAll(e.dir, 0o755); err != nil {
-		return fail(fmt.Errorf("create stream dir: %w", err))
-	}
-	if err := r.persist(e); err != nil {
+	if err := r.persist(e, info); err != nil {
+		if errors.Is(err, state.ErrConflict) {
+			// Created on another node a moment ago.
+			return fail(fmt.Errorf("create %s: %w", cfg.Name, firehose.ErrStreamExists))
+		}
 		return fail(err)
 	}
-	if err := atomicfile.SyncDir(r.opts.Dir); err != nil {
-		return fail(err)
-	}
-	info := e.info
+	deliverHere := !r.opts.Clustered
 	if r.opts.CreateDelay > 0 {
 		go func() {
 			time.Sleep(r.opts.CreateDelay)
 			e.mu.Lock()
 			defer e.mu.Unlock()
-			if err := r.activate(e); err != nil {
+			if e.gone {
+				return
+			}
+			if err := r.activate(e, deliverHere); err != nil {
 				r.log.Error("activate stream", "stream", e.info.Name, "err", err)
 			}
 		}()
 		return info, nil
 	}
-	if err := r.activate(e); err != nil {
+	if err := r.activate(e, deliverHere); err != nil {
+		if e.log != nil {
+			_ = e.log.Close()
+		}
+		_ = r.logs.Delete(ctx, cfg.Name)
+		_ = r.state.Delete(ctx, r.key(cfg.Name), state.Any)
 		return fail(err)
 	}
 	return info, nil
@@ -257,8 +446,14 @@ func (r *Registry) get(name string) (*entry, error) {
 	return e, nil
 }
 
-// Get implements firehose.Backend.
+// Get implements firehose.Backend. In a cluster it reads the shared state,
+// so that a change made on any node a moment ago shows.
 func (r *Registry) Get(ctx context.Context, name string) (firehose.StreamInfo, error) {
+	if r.opts.Clustered {
+		if err := r.learn(ctx, name); err != nil {
+			return firehose.StreamInfo{}, err
+		}
+	}
 	e, err := r.get(name)
 	if err != nil {
 		return firehose.StreamInfo{}, err
@@ -270,6 +465,9 @@ func (r *Registry) Get(ctx context.Context, name string) (firehose.StreamInfo, e
 
 // List implements firehose.Backend.
 func (r *Registry) List(ctx context.Context) ([]firehose.StreamInfo, error) {
+	if r.opts.Clustered {
+		return r.listShared(ctx)
+	}
 	r.mu.RLock()
 	es := make([]*entry, 0, len(r.streams))
 	for _, e := range r.streams {
@@ -287,64 +485,117 @@ func (r *Registry) List(ctx context.Context) ([]firehose.StreamInfo, error) {
 }
 
 // Delete implements firehose.Backend: the stream goes DELETING, its loop
-// stops, and its directory (log included) is removed.
+// stops, its logs are deleted, then its state.
 func (r *Registry) Delete(ctx context.Context, name string) error {
+	if r.opts.Clustered {
+		if err := r.learn(ctx, name); err != nil {
+			return err
+		}
+	}
 	e, err := r.get(name)
 	if err != nil {
 		return err
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.info.Status = firehose.StatusDeleting
-	if err := r.persist(e); err != nil {
+	for {
+		next := e.info
+		next.Status = firehose.StatusDeleting
+		err := r.persist(e, next)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, state.ErrConflict) {
+			return err
+		}
+		if err := r.reload(e); err != nil {
+			return err
+		}
+	}
+	r.forget(e)
+	if err := r.remove(ctx, e); err != nil {
 		return err
 	}
+	r.log.Info("delivery stream deleted", "stream", name)
+	return nil
+}
+
+// forget takes e out of the registry and stops its delivery and log. The
+// caller holds e.mu.
+func (r *Registry) forget(e *entry) {
 	r.mu.Lock()
-	delete(r.streams, name)
+	if r.streams[e.info.Name] == e {
+		delete(r.streams, e.info.Name)
+	}
 	r.mu.Unlock()
+	e.gone = true
 	if e.deliver != nil {
 		e.deliver.Stop()
+		e.deliver = nil
 	}
-	if e.log != nil {
-		_ = e.log.Close()
-	}
+	_ = e.closeLogs()
+	e.log, e.parts = nil, nil
 	if r.opts.Deleted != nil {
 		// The loop is stopped: nothing builds a pipeline for it any more.
-		r.opts.Deleted(name)
+		r.opts.Deleted(e.info.Name)
 	}
-	if err := os.RemoveAll(e.dir); err != nil {
+}
+
+// remove deletes a DELETING stream's logs, spool and state.
+func (r *Registry) remove(ctx context.Context, e *entry) error {
+	name := e.info.Name
+	if err := r.logs.Delete(ctx, name); err != nil {
 		return fmt.Errorf("remove stream %s: %w", name, err)
 	}
-	r.log.Info("delivery stream deleted", "stream", name)
+	if err := os.RemoveAll(filepath.Join(e.dir, "spool")); err != nil {
+		return fmt.Errorf("remove stream %s: %w", name, err)
+	}
+	if err := r.state.Delete(ctx, r.key(name), state.Any); err != nil {
+		return fmt.Errorf("remove stream %s: %w", name, err)
+	}
+	if err := os.Remove(e.dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		r.log.Warn("stream directory not empty after delete", "dir", e.dir, "err", err)
+	}
 	return atomicfile.SyncDir(r.opts.Dir)
 }
 
-// Update implements firehose.Backend.
+// Update implements firehose.Backend. In a cluster fn is applied to the
+// latest version and the write is a compare-and-set, retried when another
+// node changed the stream in between.
 func (r *Registry) Update(ctx context.Context, name string, fn func(*firehose.StreamInfo) error) error {
+	if r.opts.Clustered {
+		if err := r.learn(ctx, name); err != nil {
+			return err
+		}
+	}
 	e, err := r.get(name)
 	if err != nil {
 		return err
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	next := e.info
-	if err := fn(&next); err != nil {
-		return err
+	for {
+		next := e.info
+		if err := fn(&next); err != nil {
+			return err
+		}
+		// Delivery gets the configuration resolved once; one that does
+		// not resolve is refused before it is stored.
+		if _, err := firehose.Spec(next); err != nil {
+			return err
+		}
+		err := r.persist(e, next)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, state.ErrConflict) {
+			return err
+		}
+		if err := r.reload(e); err != nil {
+			return err
+		}
 	}
-	// Delivery gets the configuration resolved once, here.
-	spec, err := firehose.Spec(next)
-	if err != nil {
-		return err
-	}
-	prev := e.info
-	e.info = next
-	if err := r.persist(e); err != nil {
-		e.info = prev
-		return err
-	}
-	if e.deliver != nil {
-		e.deliver.Update(spec)
-	}
+	r.updateDeliver(e)
 	return nil
 }
 
@@ -353,12 +604,28 @@ func (r *Registry) Put(ctx context.Context, name string, b *buffer.Batch) (uint6
 	r.mu.RLock()
 	e, ok := r.streams[name]
 	r.mu.RUnlock()
+	if !ok && r.opts.Clustered {
+		// Created on another node a moment ago, before its event came.
+		if err := r.learn(ctx, name); err != nil {
+			return 0, 0, err
+		}
+		r.mu.RLock()
+		e, ok = r.streams[name]
+		r.mu.RUnlock()
+	}
 	if !ok {
 		return 0, 0, fmt.Errorf("stream %s: %w", name, firehose.ErrStreamNotFound)
 	}
 	// The log and salt are fixed once the stream is ACTIVE; reading them
 	// without e.mu keeps Update from stalling producers.
 	lg, salt, cwlOnly := e.activeLog()
+	if lg == nil && r.opts.Clustered {
+		// Activated on another node a moment ago, before its event came.
+		if err := r.learn(ctx, name); err != nil {
+			return 0, 0, err
+		}
+		lg, salt, cwlOnly = e.activeLog()
+	}
 	if lg == nil {
 		return 0, 0, fmt.Errorf("stream %s: %w", name, firehose.ErrStreamNotActive)
 	}
@@ -392,8 +659,8 @@ func (r *Registry) Idle(name string) (<-chan struct{}, error) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.deliver == nil {
-		return nil, fmt.Errorf("stream %s: %w", name, firehose.ErrStreamNotActive)
+	if err := r.delivering(e); err != nil {
+		return nil, err
 	}
 	return e.deliver.Idle(), nil
 }
@@ -408,16 +675,42 @@ func (r *Registry) Flush(name string) (<-chan struct{}, error) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.deliver == nil {
-		return nil, fmt.Errorf("stream %s: %w", name, firehose.ErrStreamNotActive)
+	if err := r.delivering(e); err != nil {
+		return nil, err
+	}
+	if s, ok := e.log.(interface{ Sync(context.Context) error }); ok {
+		// A replicated log: make this node's view include every record
+		// acknowledged before the flush, wherever it was appended.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := s.Sync(ctx)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("flush %s: %w", name, err)
+		}
 	}
 	r.log.Info("flush requested: cutting the buffer now", "stream", name)
 	return e.deliver.Flush(), nil
 }
 
+// delivering returns nil when e's delivery loop runs on this node. The
+// caller holds e.mu.
+func (r *Registry) delivering(e *entry) error {
+	switch {
+	case e.deliver != nil:
+		return nil
+	case r.opts.Clustered && e.info.Status == firehose.StatusActive && !e.gone:
+		return fmt.Errorf("stream %s: %w", e.info.Name, ErrNotDelivering)
+	}
+	return fmt.Errorf("stream %s: %w", e.info.Name, firehose.ErrStreamNotActive)
+}
+
 // Close stops every delivery loop and closes every log. Objects being
 // written are abandoned and redone at the next Open.
 func (r *Registry) Close() error {
+	if r.stop != nil {
+		r.stop()
+	}
+	<-r.done
 	r.mu.Lock()
 	es := r.streams
 	r.streams = map[string]*entry{}
@@ -425,15 +718,27 @@ func (r *Registry) Close() error {
 	var errs []error
 	for _, e := range es {
 		e.mu.Lock()
+		e.gone = true
 		if e.deliver != nil {
 			e.deliver.Stop()
+			e.deliver = nil
 		}
-		if e.log != nil {
-			if err := e.log.Close(); err != nil {
-				errs = append(errs, err)
-			}
+		if err := e.closeLogs(); err != nil {
+			errs = append(errs, err)
 		}
+		e.log, e.parts = nil, nil
 		e.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}
+
+// closeLogs closes the stream's logs.
+func (e *entry) closeLogs() error {
+	var errs []error
+	for _, lg := range []buffer.Log{e.log, e.parts} {
+		if lg != nil {
+			errs = append(errs, lg.Close())
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -445,11 +750,13 @@ type Stats struct {
 	// Appended is the sequence number of the last acknowledged record (0
 	// when none was ever appended since the log's start).
 	Appended uint64 `json:"appended"`
-	// Delivered is the sequence number of the last record whose object is
-	// stored and committed.
+	// Delivered is the sequence number of the last record that left the
+	// stream log: stored in an object and committed or, with dynamic
+	// partitioning, moved into the partition buffers.
 	Delivered uint64 `json:"delivered"`
 	// BufferedRecords and BufferedBytes are what is acknowledged but not yet
-	// delivered; OldestUndelivered is the arrival of the oldest of it.
+	// delivered, in the stream log and in the partition buffers;
+	// OldestUndelivered is the arrival of the oldest of it.
 	BufferedRecords   int        `json:"bufferedRecords"`
 	BufferedBytes     int64      `json:"bufferedBytes"`
 	OldestUndelivered *time.Time `json:"oldestUndelivered,omitempty"`
@@ -463,10 +770,27 @@ type Stats struct {
 	// Reported only by logs that know it (the local segment log).
 	LostRecords int64 `json:"lostRecords,omitempty"`
 	LostBytes   int64 `json:"lostBytes,omitempty"`
+	// Partitions describes the partition buffers of a dynamically
+	// partitioned stream; nil for other streams.
+	Partitions *PartitionBuffers `json:"partitions,omitempty"`
 	// Delivery is what the stream's delivery loop has done since it
-	// started (objects, failed attempts, the last error); nil until the
-	// stream is ACTIVE.
+	// started (objects, failed attempts, the last error); nil while this
+	// node does not deliver the stream.
 	Delivery *deliver.Status `json:"delivery,omitempty"`
+}
+
+// PartitionBuffers is what a dynamically partitioned stream holds in its
+// partition buffers (its partition log).
+type PartitionBuffers struct {
+	// Active is the number of destination partitions with records
+	// buffered, the figure the active-partition limit counts.
+	Active int `json:"active"`
+	// Records and Bytes are the records buffered in every partition (error
+	// output and S3 backup included) and their bytes after processing.
+	Records int   `json:"records"`
+	Bytes   int64 `json:"bytes"`
+	// LogBytes is what the partition log holds on disk, when it knows.
+	LogBytes int64 `json:"logBytes"`
 }
 
 // Stats reports a stream's buffer.
@@ -477,9 +801,9 @@ func (r *Registry) Stats(name string) (Stats, error) {
 	}
 	e.mu.Lock()
 	st := Stats{Name: e.info.Name, Status: e.info.Status}
-	lg := e.log
-	if e.deliver != nil {
-		ds := e.deliver.Status()
+	lg, parts, dl := e.log, e.parts, e.deliver
+	if dl != nil {
+		ds := dl.Status()
 		st.Delivery = &ds
 	}
 	e.mu.Unlock()
@@ -503,7 +827,25 @@ func (r *Registry) Stats(name string) (Stats, error) {
 		oldest := b.Oldest
 		st.OldestUndelivered = &oldest
 	}
+	if parts != nil && dl != nil {
+		addPartitionStats(&st, parts, dl.PartitionStats())
+	}
 	return st, nil
+}
+
+// addPartitionStats adds what the partition buffers hold to st.
+func addPartitionStats(st *Stats, parts buffer.Log, ps deliver.PartitionStats) {
+	pb := &PartitionBuffers{Active: ps.Partitions, Records: ps.Records, Bytes: ps.Bytes}
+	if sized, ok := parts.(interface{ BufferedBytes() int64 }); ok {
+		pb.LogBytes = sized.BufferedBytes()
+	}
+	st.Partitions = pb
+	st.BufferedRecords += ps.Records
+	st.BufferedBytes += ps.Bytes
+	if !ps.Oldest.IsZero() && (st.OldestUndelivered == nil || ps.Oldest.Before(*st.OldestUndelivered)) {
+		oldest := ps.Oldest
+		st.OldestUndelivered = &oldest
+	}
 }
 
 // Health reports every stream whose log refuses records because writes

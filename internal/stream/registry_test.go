@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/hydrant-io/hydrant/internal/buffer"
 	"github.com/hydrant-io/hydrant/internal/firehose"
@@ -113,6 +114,73 @@ func TestRecovery(t *testing.T) {
 	if _, _, err := r.Put(ctx, "deleting", &b); !errors.Is(err, firehose.ErrStreamNotFound) {
 		t.Fatalf("put to a deleted stream: %v", err)
 	}
+}
+
+// TestPartitionedStream: a dynamically partitioned stream gets its partition
+// log, Stats shows what its partition buffers hold (moved out of the stream
+// log, not delivered yet), a reopened registry finds them again, and delete
+// removes them.
+func TestPartitionedStream(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	r := open(t, dir)
+	cfg := config("dp")
+	d := &cfg.Destination
+	d.Prefix, d.ErrorOutputPrefix = ptr("c=!{partitionKeyFromQuery:c}/"), ptr("e/!{firehose:error-output-type}/")
+	d.BufferingHints = &firehose.BufferingHints{SizeInMBs: ptr(64), IntervalInSeconds: ptr(900)}
+	d.DynamicPartitioningConfiguration = &firehose.DynamicPartitioningConfiguration{Enabled: ptr(true)}
+	d.ProcessingConfiguration = &firehose.ProcessingConfiguration{Enabled: ptr(true), Processors: []firehose.Processor{
+		{Type: firehose.ProcessorMetadataExtraction, Parameters: []firehose.ProcessorParameter{
+			{ParameterName: "MetadataExtractionQuery", ParameterValue: "{c:.c}"}}},
+	}}
+	if _, err := r.Create(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	var b buffer.Batch
+	b.Add([]byte(`{"c":"a"}`))
+	b.Add([]byte(`{"c":"b"}`))
+	if _, _, err := r.Put(ctx, "dp", &b); err != nil {
+		t.Fatal(err)
+	}
+	moved := func(r *Registry) Stats {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			st, err := r.Stats("dp")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Delivered == 2 && st.Partitions != nil && st.Partitions.Records == 2 {
+				return st
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("records not moved into the partition buffers: %+v %+v", st, st.Partitions)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	// This registry runs no processors (Stages is nil), so the records
+	// lack their key: they wait in the error-output buffer, which is not
+	// an active partition.
+	st := moved(r)
+	if st.Partitions.Active != 0 || st.BufferedRecords != 2 || st.OldestUndelivered == nil {
+		t.Fatalf("stats %+v %+v", st, st.Partitions)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "streams", dirPrefix+"dp", "partitions")); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r = open(t, dir)
+	moved(r)
+	if err := r.Delete(ctx, "dp"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "streams", dirPrefix+"dp")); !os.IsNotExist(err) {
+		t.Fatalf("stream directory left: %v", err)
+	}
+	_ = r.Close()
 }
 
 // TestDeletedHook: Options.Deleted is called with a deleted stream's name
