@@ -14,7 +14,8 @@ type functionPage struct {
 	Configuration lambda.FunctionConfiguration `json:"configuration"`
 	Instances     int                          `json:"instances"`
 	Idle          int                          `json:"idle"`
-	// LogGroup is the function's CloudWatch Logs group.
+	// LogGroup is the function's CloudWatch Logs group (LoggingConfig's,
+	// /aws/lambda/NAME by default).
 	LogGroup string `json:"logGroup"`
 }
 
@@ -36,7 +37,11 @@ func (c *Console) handleFunction(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	live, idle := c.opts.Functions.Instances(name)
-	writeJSON(w, http.StatusOK, functionPage{Name: name, Configuration: cfg, Instances: live, Idle: idle, LogGroup: "/aws/lambda/" + name})
+	group := cfg.LoggingConfig.LogGroup
+	if group == "" {
+		group = "/aws/lambda/" + name
+	}
+	writeJSON(w, http.StatusOK, functionPage{Name: name, Configuration: cfg, Instances: live, Idle: idle, LogGroup: group})
 	return nil
 }
 
@@ -44,8 +49,11 @@ func (c *Console) handleFunction(w http.ResponseWriter, r *http.Request) error {
 const maxLogEvents = 1000
 
 // functionLogs is GET /api/functions/{name}/logs?since=MS&seen=N: the
-// function's kept log lines after the N lines at millisecond MS the page
-// already has (all of them without since), and the cursor to ask from next.
+// lines the lambda service keeps of the function's log (its most recent,
+// in memory) after the N lines at millisecond MS the page already has
+// (all of them without since), and the cursor to ask from next. The page
+// reads the function's CloudWatch Logs group instead when this hydrant
+// serves CloudWatch Logs.
 type functionLogs struct {
 	Events []lambda.LogEvent `json:"events"`
 	Since  int64             `json:"since"`

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	fh "github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/aws-sdk-go-v2/service/firehose/types"
 	"github.com/aws/aws-sdk-go-v2/service/glue"
@@ -44,8 +45,8 @@ func putRecords(t *testing.T, c *fh.Client, stream string, recs ...string) {
 // consolePipeline sets up what the console shows: a GZIP stream that waits
 // 15 minutes to deliver ("clicks", for "flush now"), a stream converting
 // to Parquet with a Glue table whose bad record goes to the error output
-// ("orders", delivered at once), and a python function invoked once
-// ("echo").
+// ("orders", delivered at once, logging its errors to CloudWatch Logs),
+// and a python function invoked once ("echo").
 func consolePipeline(t *testing.T, s *server) {
 	t.Helper()
 	ctx := context.Background()
@@ -64,7 +65,18 @@ func consolePipeline(t *testing.T, s *server) {
 		BufferingHints:    &types.BufferingHints{SizeInMBs: aws.Int32(5), IntervalInSeconds: aws.Int32(900)},
 	})
 	role := aws.String("arn:aws:iam::000000000000:role/firehose")
+	// Firehose logs delivery errors to a group and stream that must exist.
+	lg := cloudwatchlogs.New(cloudwatchlogs.Options{Region: "us-east-1", BaseEndpoint: aws.String(s.URL), RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	if _, err := lg.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("/aws/kinesisfirehose/orders")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lg.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String("/aws/kinesisfirehose/orders"), LogStreamName: aws.String("DestinationDelivery")}); err != nil {
+		t.Fatal(err)
+	}
 	createStream(t, fc, "orders", &types.ExtendedS3DestinationConfiguration{
+		CloudWatchLoggingOptions: &types.CloudWatchLoggingOptions{Enabled: aws.Bool(true),
+			LogGroupName: aws.String("/aws/kinesisfirehose/orders"), LogStreamName: aws.String("DestinationDelivery")},
 		BucketARN: aws.String("arn:aws:s3:::console-orders"), Prefix: aws.String("orders/"),
 		ErrorOutputPrefix: aws.String("errors/!{firehose:error-output-type}/"),
 		CompressionFormat: types.CompressionFormatUncompressed,
@@ -201,6 +213,13 @@ func TestConsolePages(t *testing.T) {
 	b.accessible("stream configuration")
 	b.shot("stream-configuration")
 	b.checkErrors("stream configuration")
+
+	// The stream's delivery error log, from CloudWatch Logs.
+	b.open(s.ui("streams/orders?tab=logs"))
+	b.wait("the error log", `document.querySelector('.log') && document.querySelector('.log').textContent.includes('DataFormatConversion.ParseError')`)
+	b.accessible("stream logs")
+	b.shot("stream-logs")
+	b.checkErrors("stream logs")
 
 	// A function: configuration and its log.
 	b.open(s.ui("functions/echo"))

@@ -129,7 +129,7 @@ export function logView(label, fetchPage, opts = {}) {
     if (count === 0 && !box.firstChild) box.append(h('div', { class: 'empty-log' }, 'No log events yet.'));
     else box.querySelector('.empty-log')?.remove();
     if (stick) box.scrollTop = box.scrollHeight;
-    fill(status, `${number(count)} lines · ${tail.checked ? 'following' : 'paused'}`);
+    fill(status, `${plural(count, 'line')} · ${tail.checked ? 'following' : 'paused'}`);
   }
   const controls = [h('label', { for: tailId, class: 'row' }, tail, 'Live tail')];
   if (opts.filter) {
@@ -149,27 +149,33 @@ export function logView(label, fetchPage, opts = {}) {
   const stop = poll(async () => {
     if (tail.checked) await more();
   }, 2000);
-  tail.addEventListener('change', () => fill(status, `${number(count)} lines · ${tail.checked ? 'following' : 'paused'}`));
+  tail.addEventListener('change', () => fill(status, `${plural(count, 'line')} · ${tail.checked ? 'following' : 'paused'}`));
   return { el, destroy: stop };
 }
 
-/** A CloudWatch Logs group as a logView (GET /api/logs). */
+/**
+ * A CloudWatch Logs group as a logView (GET /api/logs, FilterLogEvents):
+ * the last hour first, then what follows; a page that has more is
+ * continued with its token before the start moves on to the newest event
+ * (whose events, already shown, are dropped by eventId).
+ */
 export function cloudWatchLog(label, group, stream) {
   return logView(label, async (cursor, filter) => {
-    const c = cursor || { start: Date.now() - 3600 * 1000, seen: [] };
+    const c = cursor && cursor.filter === filter ? cursor : { start: Date.now() - 3600 * 1000, seen: [], next: '', filter };
     const q = new URLSearchParams({ group, start: String(c.start) });
     if (stream) q.set('stream', stream);
     if (filter) q.set('filter', filter);
+    if (c.next) q.set('next', c.next);
     const page = await api(`/logs?${q}`);
     const seen = new Set(c.seen);
     const events = page.events.filter((e) => !seen.has(e.eventId));
-    let start = c.start;
-    let last = c.seen;
-    if (page.events.length > 0) {
-      start = page.events[page.events.length - 1].timestamp;
-      last = page.events.filter((e) => e.timestamp === start).map((e) => e.eventId);
-      if (start === c.start) last = [...new Set([...c.seen, ...last])];
+    const out = { start: c.start, seen: c.seen, next: page.next || '', filter };
+    if (events.length > 0) {
+      const last = events[events.length - 1].timestamp;
+      const atLast = events.filter((e) => e.timestamp === last).map((e) => e.eventId);
+      out.seen = last === c.start ? [...new Set([...c.seen, ...atLast])] : atLast;
+      if (!page.next) out.start = last;
     }
-    return { events, cursor: { start, seen: last } };
+    return { events, cursor: out };
   }, { filter: true });
 }

@@ -4,7 +4,7 @@
 import { api, path } from '../api.js';
 import { app } from '../app.js';
 import { h, fill, bytes, number, badge, stateKind, tabs } from '../dom.js';
-import { graphsView, logView } from '../views.js';
+import { graphsView, logView, cloudWatchLog } from '../views.js';
 
 export async function render(main, [name], params) {
   const fn = await api(path`/functions/${name}`);
@@ -38,12 +38,15 @@ export async function render(main, [name], params) {
     } else if (tab === 'configuration') {
       fill(panel, configuration(c));
     } else {
-      const v = logView(`Log of ${name}`, async (cursor) => {
+      // CloudWatch Logs keeps the function's log across restarts; without
+      // it, the lambda service's recent lines are what there is.
+      const v = app.features.logs ? cloudWatchLog(`Log of ${name}`, fn.logGroup) : logView(`Log of ${name}`, async (cursor) => {
         const q = cursor ? `?since=${cursor.since}&seen=${cursor.seen}` : '';
         const page = await api(`${path`/functions/${name}/logs`}${q}`);
         return { events: page.events, cursor: { since: page.since, seen: page.seen } };
       });
-      fill(panel, h('p', { class: 'muted small' }, `The function's log (${fn.logGroup}): what it printed, framed by START, END and REPORT lines.`), v.el);
+      fill(panel, h('p', { class: 'muted small' }, app.features.logs ? `Log group ${fn.logGroup}: ` : 'Recent log lines: ',
+        'what the function printed, framed by START, END and REPORT lines.'), v.el);
       destroy = v.destroy;
     }
   }
