@@ -253,7 +253,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		srv.AddHealthCheck("cluster", cl.Health)
 	}
 	funcs.register(srv)
-	ui, err := openConsole(c.dataDir, reg, objects, funcs, srv, sec, log)
+	ui, err := openConsole(c.dataDir, shared, reg, objects, funcs, srv, sec, log)
 	if err != nil {
 		return err
 	}

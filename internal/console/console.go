@@ -32,6 +32,7 @@ import (
 	"github.com/hydrant-io/hydrant/internal/awsproto"
 	"github.com/hydrant-io/hydrant/internal/lambda"
 	"github.com/hydrant-io/hydrant/internal/objstore"
+	"github.com/hydrant-io/hydrant/internal/state"
 	"github.com/hydrant-io/hydrant/internal/stream"
 )
 
@@ -76,9 +77,10 @@ type Options struct {
 	// Verifier holds the credentials a person may log in with; nil means
 	// the console is open (loopback without --credentials).
 	Verifier *awsproto.Verifier
-	// Dir is where dashboards are kept (<data-dir>/console); "" keeps them
-	// in memory.
-	Dir string
+	// State is where dashboards are kept: the cluster's shared state, or
+	// nil for files under DataDir (console/dashboards/).
+	State   state.Store
+	DataDir string
 	// SessionTTL is how long a login lasts; zero means 12 hours.
 	SessionTTL time.Duration
 	Logger     *slog.Logger
@@ -99,8 +101,8 @@ type Console struct {
 // New builds the console and loads its dashboards. Close stops the
 // dashboards' refresh.
 func New(opts Options) (*Console, error) {
-	if opts.Streams == nil || opts.Objects == nil || opts.APIs == nil {
-		return nil, fmt.Errorf("console: Streams, Objects and APIs are required")
+	if opts.Streams == nil || opts.Objects == nil || opts.APIs == nil || opts.State == nil && opts.DataDir == "" {
+		return nil, fmt.Errorf("console: Streams, Objects, APIs and State or DataDir are required")
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -120,16 +122,19 @@ func New(opts Options) (*Console, error) {
 	if c.assets, err = loadAssets(); err != nil {
 		return nil, err
 	}
-	store, err := openDashboardStore(opts.Dir)
-	if err != nil {
-		return nil, err
+	store := opts.State
+	if store == nil {
+		if store, err = openDashboardState(opts.DataDir); err != nil {
+			return nil, err
+		}
 	}
 	c.dashboards = newDashboards(store, c.runQuery, log, opts.Now)
 	return c, nil
 }
 
-// Start begins the dashboards' scheduled refresh; it stops when ctx ends
-// or at Close.
+// Start begins the dashboards' scheduled refresh (and, in a cluster,
+// following other nodes' changes to them); it stops when ctx ends or at
+// Close.
 func (c *Console) Start(ctx context.Context) { c.dashboards.start(ctx) }
 
 // Close stops the dashboards' refresh and waits for it.

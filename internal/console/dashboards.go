@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hydrant-io/hydrant/internal/awsproto"
+	"github.com/hydrant-io/hydrant/internal/state"
 )
 
 // Dashboard is a named set of charts, each drawn from a query, refreshed
@@ -107,7 +108,7 @@ type queryRunner func(ctx context.Context, sql, database string, wait time.Durat
 // dashboards holds the dashboards, their latest results, and the loop that
 // refreshes them.
 type dashboards struct {
-	store DashboardStore
+	store state.Store
 	run   queryRunner
 	log   *slog.Logger
 	now   func() time.Time
@@ -124,21 +125,40 @@ type dashboards struct {
 	wg       sync.WaitGroup
 }
 
-func newDashboards(store DashboardStore, run queryRunner, log *slog.Logger, now func() time.Time) *dashboards {
+func newDashboards(store state.Store, run queryRunner, log *slog.Logger, now func() time.Time) *dashboards {
 	d := &dashboards{store: store, run: run, log: log, now: now, sem: make(chan struct{}, refreshConcurrency),
 		wake: make(chan struct{}, 1), defs: map[string]Dashboard{}, results: map[string]*dashResults{}, cancel: func() {}}
-	list, err := store.Load()
-	if err != nil {
-		d.loaded = err
-		log.Error("load dashboards", "err", err)
-	}
-	for _, db := range list {
-		d.defs[db.Name] = db
-	}
+	d.reload(context.Background())
 	return d
 }
 
-// start runs the refresh loop until ctx ends or stop.
+// reload reads every dashboard from the store again.
+func (d *dashboards) reload(ctx context.Context) {
+	list, err := loadDashboards(ctx, d.store)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.loaded = err
+	if err != nil {
+		d.log.Error("load dashboards", "err", err)
+		return
+	}
+	defs := map[string]Dashboard{}
+	for _, db := range list {
+		defs[db.Name] = db
+		if old, ok := d.defs[db.Name]; ok && !old.Updated.Equal(db.Updated) {
+			d.markStale(db.Name)
+		}
+	}
+	for name := range d.results {
+		if _, ok := defs[name]; !ok {
+			delete(d.results, name)
+		}
+	}
+	d.defs = defs
+}
+
+// start runs the refresh loop, and follows the changes other nodes make
+// to the dashboards, until ctx ends or stop.
 func (d *dashboards) start(ctx context.Context) {
 	ctx, cancel := context.WithCancel(ctx)
 	d.cancel = cancel
@@ -147,6 +167,57 @@ func (d *dashboards) start(ctx context.Context) {
 		defer d.wg.Done()
 		d.loop(ctx)
 	}()
+	events, err := d.store.Watch(ctx, dashboardPrefix)
+	if err != nil {
+		d.log.Error("watch dashboards", "err", err)
+		return
+	}
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		d.follow(ctx, events)
+	}()
+}
+
+// follow applies the store's changes (this node's own saves come back
+// too, and change nothing).
+func (d *dashboards) follow(ctx context.Context, events <-chan state.Event) {
+	for ev := range events {
+		if ev.Reset {
+			d.reload(ctx)
+			d.poke()
+			continue
+		}
+		d.mu.Lock()
+		switch {
+		case ev.Deleted:
+			for name := range d.defs {
+				if dashboardKey(name) == ev.Key {
+					delete(d.defs, name)
+					delete(d.results, name)
+				}
+			}
+		default:
+			db, err := decodeDashboard(ev.Entry)
+			if err != nil {
+				d.log.Warn("dashboard changed to something unreadable", "key", ev.Key, "err", err)
+				break
+			}
+			if old, ok := d.defs[db.Name]; !ok || !old.Updated.Equal(db.Updated) {
+				d.defs[db.Name] = db
+				d.markStale(db.Name)
+			}
+		}
+		d.mu.Unlock()
+		d.poke()
+	}
+}
+
+// markStale makes a dashboard's refresh due at once; d.mu is held.
+func (d *dashboards) markStale(name string) {
+	if res := d.results[name]; res != nil {
+		res.stale = true
+	}
 }
 
 func (d *dashboards) stop() {
@@ -340,13 +411,11 @@ func (d *dashboards) save(def Dashboard, create bool) error {
 		return errorf(http.StatusBadRequest, "hydrant keeps at most %d dashboards", maxDashboards)
 	}
 	def.Updated = d.now().UTC()
-	if err := d.store.Save(def); err != nil {
+	if err := saveDashboard(context.Background(), d.store, def); err != nil {
 		return err
 	}
 	d.defs[def.Name] = def
-	if res := d.results[def.Name]; res != nil {
-		res.stale = true
-	}
+	d.markStale(def.Name)
 	d.poke()
 	return nil
 }
@@ -359,9 +428,7 @@ func (d *dashboards) refreshNow(name string) bool {
 	if _, ok := d.defs[name]; !ok {
 		return false
 	}
-	if res := d.results[name]; res != nil {
-		res.stale = true
-	}
+	d.markStale(name)
 	d.poke()
 	return true
 }
@@ -373,7 +440,7 @@ func (d *dashboards) remove(name string) (bool, error) {
 	if _, ok := d.defs[name]; !ok {
 		return false, nil
 	}
-	if err := d.store.Delete(name); err != nil {
+	if err := deleteDashboard(context.Background(), d.store, name); err != nil {
 		return true, err
 	}
 	delete(d.defs, name)

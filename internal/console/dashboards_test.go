@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hydrant-io/hydrant/internal/awsproto"
+	"github.com/hydrant-io/hydrant/internal/state"
 )
 
 // recordingRunner answers every query with one row of the query text and
@@ -41,10 +42,7 @@ func chartOf(sql string) DashboardChart {
 func TestDashboardsPersistAndRefresh(t *testing.T) {
 	dir := t.TempDir()
 	clock := &fakeClock{time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	store, err := openDashboardStore(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := mustStore(t, dir)
 	runner := &recordingRunner{}
 	d := newDashboards(store, runner.run, slog.New(slog.DiscardHandler), clock.now)
 	for _, def := range []Dashboard{
@@ -99,9 +97,9 @@ func TestDashboardsPersistAndRefresh(t *testing.T) {
 	}
 }
 
-func mustStore(t *testing.T, dir string) DashboardStore {
+func mustStore(t *testing.T, dir string) state.Store {
 	t.Helper()
-	s, err := openDashboardStore(dir)
+	s, err := openDashboardState(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +132,7 @@ func TestDashboardCheck(t *testing.T) {
 func TestDashboardLoop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		runner := &recordingRunner{}
-		d := newDashboards(mustStore(t, ""), runner.run, slog.New(slog.DiscardHandler), time.Now)
+		d := newDashboards(mustStore(t, t.TempDir()), runner.run, slog.New(slog.DiscardHandler), time.Now)
 		d.start(context.Background())
 		defer d.stop()
 		refreshed := func(sql string) bool {
@@ -165,6 +163,46 @@ func TestDashboardLoop(t *testing.T) {
 		synctest.Wait()
 		if len(runner.ran) != before+1 {
 			t.Fatalf("not refreshed after the interval: %v", runner.ran)
+		}
+	})
+}
+
+// TestDashboardsShared runs two nodes' dashboards over one state store, as
+// a cluster's nodes share theirs: a dashboard saved, changed or deleted on
+// one shows on the other, which refreshes it itself.
+func TestDashboardsShared(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := mustStore(t, t.TempDir())
+		runner := &recordingRunner{}
+		a := newDashboards(store, runner.run, slog.New(slog.DiscardHandler), time.Now)
+		b := newDashboards(store, runner.run, slog.New(slog.DiscardHandler), time.Now)
+		ctx := context.Background()
+		a.start(ctx)
+		b.start(ctx)
+		defer a.stop()
+		defer b.stop()
+		if err := a.save(Dashboard{Name: "ops", Charts: []DashboardChart{chartOf("one")}}, true); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		def, res, ok := b.get("ops")
+		if !ok || len(def.Charts) != 1 || len(res.Charts) != 1 || *res.Charts[0].Rows[0][0] != "one" {
+			t.Fatalf("the other node: %+v %+v %v", def, res, ok)
+		}
+		time.Sleep(time.Second) // a later Updated
+		if err := a.save(Dashboard{Name: "ops", Charts: []DashboardChart{chartOf("two")}}, false); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if _, res, _ := b.get("ops"); len(res.Charts) != 1 || *res.Charts[0].Rows[0][0] != "two" {
+			t.Fatalf("the other node after a change: %+v", res)
+		}
+		if found, err := a.remove("ops"); !found || err != nil {
+			t.Fatal(found, err)
+		}
+		synctest.Wait()
+		if _, _, ok := b.get("ops"); ok {
+			t.Fatal("deleted on one node, still on the other")
 		}
 	})
 }

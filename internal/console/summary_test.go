@@ -51,7 +51,7 @@ func consoleWithStreams(tb testing.TB, n int) *Console {
 			tb.Fatal(err)
 		}
 	}
-	c, err := New(Options{Streams: reg, Objects: store, APIs: noAPIs{}})
+	c, err := New(Options{Streams: reg, Objects: store, APIs: noAPIs{}, DataDir: dir})
 	if err != nil {
 		tb.Fatal(err)
 	}
