@@ -42,9 +42,11 @@ function fit(container, u, height) {
 export function timeChart(container, spec) {
   const height = spec.height || 200;
   const data = [spec.x, ...spec.lines.map((l) => l.values)];
+  // Lines join the datapoints a metric has, as CloudWatch's graphs do;
+  // a sparse line shows its points too, or a lone one would not show.
   const series = [{}, ...spec.lines.map((l, i) => ({
-    label: l.label, stroke: palette[i % palette.length], width: 2,
-    points: { show: spec.x.length <= 60, size: 4 }, value: (u, v) => fmt(v, spec.unit),
+    label: l.label, stroke: palette[i % palette.length], width: 2, spanGaps: true,
+    points: { show: l.values.filter((v) => v !== null).length <= 60, size: 5 }, value: (u, v) => fmt(v, spec.unit),
   }))];
   if (spec.threshold !== null && spec.threshold !== undefined) {
     data.push(spec.x.map(() => spec.threshold));

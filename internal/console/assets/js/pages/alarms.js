@@ -51,7 +51,7 @@ export async function renderOne(main, [name], params) {
   const state = h('select', { id: 'set-state' }, ['ALARM', 'OK', 'INSUFFICIENT_DATA'].map((s) => h('option', { value: s }, s)));
   const reason = h('input', { id: 'set-reason', placeholder: 'reason', value: 'Set from the hydrant console' });
   let chart = null;
-  let range = params.get('range') || '24h';
+  let range = params.get('range') || '3h';
 
   async function load() {
     const page = await api(`${path`/alarms/${name}`}?range=${range}`);
@@ -83,7 +83,7 @@ export async function renderOne(main, [name], params) {
     }
   }
 
-  const rangeSel = h('select', { id: 'alarm-range' }, [['1h', '1 hour'], ['24h', '24 hours'], ['7d', '7 days']].map(([v, t]) => h('option', { value: v, selected: v === range }, t)));
+  const rangeSel = h('select', { id: 'alarm-range' }, [['1h', '1 hour'], ['3h', '3 hours'], ['24h', '24 hours'], ['7d', '7 days']].map(([v, t]) => h('option', { value: v, selected: v === range }, t)));
   rangeSel.addEventListener('change', () => {
     range = rangeSel.value;
     load().catch((err) => fill(msg, errorBox(err)));
