@@ -55,7 +55,7 @@ export function timeChart(container, spec) {
   const opts = {
     title: spec.title, width: Math.max(200, container.clientWidth || 400), height, series,
     scales: { x: { time: true }, y: { range: (u, lo, hi) => rangeWithZero(lo, hi, spec.threshold) } },
-    axes: [{ ...axis }, { ...axis, size: 64, values: (u, vals) => vals.map((v) => fmt(v, spec.unit)) }],
+    axes: [{ ...axis, space: 90 }, { ...axis, size: 64, values: (u, vals) => vals.map((v) => fmt(v, spec.unit)) }],
     legend: { live: true },
   };
   const u = new uPlot(opts, data, container);

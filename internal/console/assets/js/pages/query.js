@@ -161,13 +161,8 @@ export async function render(main) {
       }
       const entry = { title: title.value || 'Chart', sql: sql.value, database: db.value, ...spec() };
       try {
-        let dash;
-        try {
-          dash = (await api(path`/dashboards/${name}`)).dashboard;
-        } catch (e) {
-          if (e.status !== 404) throw e;
-          dash = { name, refreshSeconds: 300, charts: [] };
-        }
+        const { dashboards } = await api('/dashboards');
+        const dash = dashboards.find((d) => d.name === name) || { name, refreshSeconds: 300, charts: [] };
         dash.charts.push(entry);
         await api(path`/dashboards/${name}`, { method: 'PUT', body: dash });
         fill(addMsg, 'Added to ', h('a', { href: `${base}${path`/dashboards/${name}`}` }, name), '.');
