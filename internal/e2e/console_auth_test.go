@@ -17,6 +17,7 @@ import (
 // pages send to the login page, a wrong secret is refused there, the right
 // one opens the overview with an HttpOnly session, and logging out ends it.
 func TestConsoleLogin(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, "--credentials", writeCredentials(t))
 	createStream(t, authClient(s, authKeyID, authSecret, nil), "clicks", &types.ExtendedS3DestinationConfiguration{
 		BucketARN: aws.String("arn:aws:s3:::console-login")})

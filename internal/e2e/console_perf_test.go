@@ -46,6 +46,7 @@ func cpuTime(t *testing.T, pid int) time.Duration {
 // page open, against the same server idle), and how long a 1,000-row
 // result table takes to render.
 func TestConsolePerformance(t *testing.T) {
+	t.Parallel()
 	const streams = 200
 	s := startServer(t)
 	c := sdkClient(s)

@@ -124,6 +124,7 @@ func (s *server) objectKeys(bucket, prefix string) []string {
 // function's log is shown. Screenshots go to the test's artifact
 // directory.
 func TestConsolePages(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "python3")
 	s := startServer(t)
 	consolePipeline(t, s)
@@ -248,6 +249,7 @@ func TestConsolePages(t *testing.T) {
 // for what does not exist, that every page path serves the shell, and that
 // every answer carries the Content-Security-Policy.
 func TestConsoleAPIErrors(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	for path, want := range map[string]int{
 		"/_hydrant/ui/api/streams/nope":                 http.StatusNotFound,
