@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/hydrant-io/hydrant/internal/bench"
@@ -42,6 +43,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&o.Serve, "serve", false, "start a hydrant serve child process on a free port with a temporary data dir")
 	fs.StringVar(&o.ServerCPUProfile, "server-cpuprofile", "", "with --serve: write the server's CPU profile of the run to this file")
 	fs.BoolVar(&o.Baseline, "baseline", false, "also run the load against the bare encoding/json + group-commit baseline and report the ratio")
+	var compare string
+	fs.StringVar(&compare, "compare-serve-args", "", `with --serve: also run the load against a hydrant served with these extra flags (space-separated, e.g. "--cloudwatch-metrics=false"), alternating, and report the ratio`)
+	fs.IntVar(&o.Rounds, "rounds", 1, "with --compare-serve-args: runs of each side; the median of each is reported")
 	fs.BoolVar(&jsonOut, "json", false, "print the result as one JSON line")
 	fs.StringVar(&logLvl, "log-level", "warn", "log level on stderr: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
@@ -49,6 +53,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("bench: unexpected arguments %q", fs.Args())
+	}
+	o.CompareArgs = strings.Fields(compare)
+	if len(o.CompareArgs) > 0 && !o.Serve {
+		return fmt.Errorf("bench: --compare-serve-args needs --serve")
 	}
 	if o.ServerCPUProfile != "" && !o.Serve {
 		return fmt.Errorf("bench: --server-cpuprofile needs --serve (profile a separate server with hydrant serve --cpuprofile)")

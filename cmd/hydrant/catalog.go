@@ -7,14 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/glue"
 	gluetypes "github.com/aws/aws-sdk-go-v2/service/glue/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/hydrant-io/hydrant/internal/catalog"
 	"github.com/hydrant-io/hydrant/internal/compress"
@@ -26,8 +25,8 @@ func runCatalog(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		_, _ = fmt.Fprint(stderr, `usage: hydrant catalog infer --table NAME [flags] [FILE ...]
 
   infer   read sample JSON records (NDJSON files, or the objects a stream
-          delivered to a local bucket) and create or update a Glue table
-          with the inferred Hive types
+          delivered to a bucket, read through hydrant's S3 API) and create
+          or update a Glue table with the inferred Hive types
 
 Run 'hydrant catalog infer -h' for its flags.
 `)
@@ -41,11 +40,10 @@ func catalogInfer(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fset.SetOutput(stderr)
 	database := fset.String("database", catalog.DefaultDatabase, "Glue database of the table")
 	table := fset.String("table", "", "Glue table to create or update (required)")
-	endpoint := fset.String("endpoint-url", "", "Glue endpoint (default: AWS_ENDPOINT_URL_GLUE or AWS_ENDPOINT_URL, else "+defaultEndpoint+"), as hydrant put takes it")
+	endpoint := fset.String("endpoint-url", "", "Glue and S3 endpoint (default: AWS_ENDPOINT_URL_GLUE / _S3 or AWS_ENDPOINT_URL, else "+defaultEndpoint+"), as hydrant put takes it")
 	fset.StringVar(endpoint, "endpoint", "", "the same as --endpoint-url (older spelling)")
 	region := fset.String("region", "", "AWS region (default: from the environment, else us-east-1)")
-	dataDir := fset.String("data-dir", "./hydrant-data", "hydrant's data dir, for --bucket")
-	bucket := fset.String("bucket", "", "read the objects delivered to this local bucket (with --prefix) instead of files")
+	bucket := fset.String("bucket", "", "also read the objects of this bucket (with --prefix) through the S3 API")
 	prefix := fset.String("prefix", "", "key prefix of the objects to read from --bucket")
 	partitions := fset.String("partition-keys", "", "comma-separated string partition keys, e.g. year,month,day,hour")
 	location := fset.String("location", "", "table location, e.g. s3://bucket/processed-data/")
@@ -58,14 +56,7 @@ func catalogInfer(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return errors.New("catalog infer: --table is required")
 	}
 	sources := fset.Args()
-	if *bucket != "" {
-		objs, err := bucketObjects(filepath.Join(*dataDir, "buckets", *bucket), *prefix)
-		if err != nil {
-			return err
-		}
-		sources = append(sources, objs...)
-	}
-	if len(sources) == 0 {
+	if len(sources) == 0 && *bucket == "" {
 		return errors.New("catalog infer: give NDJSON files (or - for stdin), or --bucket")
 	}
 	in := catalog.NewInferrer()
@@ -73,8 +64,17 @@ func catalogInfer(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if in.Records() >= *maxRecords {
 			break
 		}
-		if err := inferFrom(in, src); err != nil {
+		if err := inferFromFile(in, src); err != nil {
 			return fmt.Errorf("catalog infer: %s: %w", src, err)
+		}
+	}
+	if *bucket != "" && in.Records() < *maxRecords {
+		client, err := newS3Client(ctx, *endpoint, *region)
+		if err != nil {
+			return err
+		}
+		if err := inferFromBucket(ctx, in, client, *bucket, *prefix, *maxRecords); err != nil {
+			return fmt.Errorf("catalog infer: bucket %s: %w", *bucket, err)
 		}
 	}
 	if in.Records() == 0 {
@@ -108,32 +108,40 @@ func catalogInfer(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return nil
 }
 
-// bucketObjects lists the delivered objects under root/prefix, skipping
-// Parquet and ORC objects (already converted) and hydrant's temporaries.
-func bucketObjects(root, prefix string) ([]string, error) {
-	var out []string
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+// inferFromBucket adds the records of a bucket's objects under prefix,
+// read through the S3 API (hydrant's, or any S3), skipping Parquet and
+// ORC objects (already converted).
+func inferFromBucket(ctx context.Context, in *catalog.Inferrer, c *s3.Client, bucket, prefix string, maxRecords int) error {
+	p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(root, p)
-		rel = filepath.ToSlash(rel)
-		if d.IsDir() || !strings.HasPrefix(rel, prefix) || strings.HasPrefix(d.Name(), ".") ||
-			strings.HasSuffix(p, ".parquet") || strings.HasSuffix(p, ".orc") {
-			return nil
+		for _, o := range page.Contents {
+			key := aws.ToString(o.Key)
+			if strings.HasSuffix(key, ".parquet") || strings.HasSuffix(key, ".orc") {
+				continue
+			}
+			if in.Records() >= maxRecords {
+				return nil
+			}
+			obj, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: o.Key})
+			if err != nil {
+				return fmt.Errorf("%s: %w", key, err)
+			}
+			err = inferFrom(in, obj.Body, key)
+			obj.Body.Close()
+			if err != nil {
+				return fmt.Errorf("%s: %w", key, err)
+			}
 		}
-		out = append(out, p)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("catalog infer: read bucket: %w", err)
 	}
-	return out, nil
+	return nil
 }
 
-// inferFrom adds one file's records, decompressing by extension the way
-// Firehose names compressed objects.
-func inferFrom(in *catalog.Inferrer, path string) error {
+// inferFromFile adds one file's records (- is stdin).
+func inferFromFile(in *catalog.Inferrer, path string) error {
 	var r io.Reader = os.Stdin
 	if path != "-" {
 		f, err := os.Open(path)
@@ -143,13 +151,19 @@ func inferFrom(in *catalog.Inferrer, path string) error {
 		defer f.Close()
 		r = f
 	}
+	return inferFrom(in, r, path)
+}
+
+// inferFrom adds the records of r, decompressing by name the way Firehose
+// names compressed objects.
+func inferFrom(in *catalog.Inferrer, r io.Reader, name string) error {
 	codec := ""
 	switch {
-	case strings.HasSuffix(path, ".gz"):
+	case strings.HasSuffix(name, ".gz"):
 		codec = "GZIP"
-	case strings.HasSuffix(path, ".zip"):
+	case strings.HasSuffix(name, ".zip"):
 		codec = "ZIP"
-	case strings.HasSuffix(path, ".snappy"):
+	case strings.HasSuffix(name, ".snappy"):
 		codec = "Snappy"
 	}
 	if codec != "" {
@@ -161,6 +175,20 @@ func inferFrom(in *catalog.Inferrer, path string) error {
 		r = rc
 	}
 	return in.Add(r)
+}
+
+// newS3Client builds an S3 client as newGlueClient builds Glue's:
+// path-style, as hydrant (and most S3-compatible services) address
+// buckets.
+func newS3Client(ctx context.Context, endpoint, region string) (*s3.Client, error) {
+	cfg, endpoint, err := clientConfig(ctx, "catalog infer", endpoint, region)
+	if err != nil {
+		return nil, err
+	}
+	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.BaseEndpoint = baseEndpoint(endpoint, o.BaseEndpoint)
+		o.UsePathStyle = true
+	}), nil
 }
 
 // newGlueClient builds a Glue client as the AWS tools do, with hydrant's

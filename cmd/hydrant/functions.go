@@ -42,18 +42,34 @@ type functions struct {
 	invoker lambda.Invoker
 }
 
-// openFunctions loads the hosted functions from <data-dir>/functions, or,
-// in a cluster, from the shared state (shared non-nil). Functions reach
-// hydrant's own APIs through AWS_ENDPOINT_URL; what they print goes to sink
-// (CloudWatch Logs).
-func openFunctions(ctx context.Context, f functionFlags, dataDir, region, accountID, listen, scheme string, ident *identity, shared state.Store, sink lambda.LogSink, log *slog.Logger) (*functions, error) {
+// functionDeps is what the hosted functions are opened with.
+type functionDeps struct {
+	flags                      functionFlags
+	dataDir, region, accountID string
+	// endpoint is where functions reach hydrant's own APIs
+	// (AWS_ENDPOINT_URL).
+	endpoint string
+	ident    *identity
+	// shared, in a cluster, is the state every node shares; nil keeps
+	// functions in <data-dir>/functions.
+	shared state.Store
+	// logs receives what functions print (CloudWatch Logs).
+	logs lambda.LogSink
+	// observer receives the AWS/Lambda metrics.
+	observer lambda.Observer
+	log      *slog.Logger
+}
+
+// openFunctions loads the hosted functions.
+func openFunctions(ctx context.Context, d functionDeps) (*functions, error) {
+	f, log := d.flags, d.log
 	opts := lambda.Options{
-		Dir: filepath.Join(dataDir, "functions"), Region: region, AccountID: accountID, Logger: log,
+		Dir: filepath.Join(d.dataDir, "functions"), Region: d.region, AccountID: d.accountID, Logger: log, Observer: d.observer,
 		Python: f.python, Node: f.node, Concurrency: f.concurrency,
-		EndpointURL: scheme + "://" + loopbackAddr(listen), LogSink: sink,
-		State:       shared,
+		EndpointURL: d.endpoint, LogSink: d.logs,
+		State:       d.shared,
 	}
-	ident.functionOptions(&opts)
+	d.ident.functionOptions(&opts)
 	svc, err := lambda.Open(opts)
 	if err != nil {
 		return nil, err
@@ -61,7 +77,7 @@ func openFunctions(ctx context.Context, f functionFlags, dataDir, region, accoun
 	fns := &functions{svc: svc}
 	router := &lambda.Router{Local: svc}
 	if f.endpoint != "" {
-		remote, err := lambda.NewRemote(ctx, f.endpoint, region)
+		remote, err := lambda.NewRemote(ctx, f.endpoint, d.region)
 		if err != nil {
 			_ = svc.Close()
 			return nil, err

@@ -41,6 +41,7 @@ type serveConfig struct {
 	functions   functionFlags
 	transforms  transformFlags
 	cluster     cluster.Flags
+	monitoring  monitoringFlags
 	identity    identityFlags
 	logs        logsFlags
 }
@@ -64,6 +65,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	c.functions.register(fs)
 	c.transforms.register(fs)
 	c.cluster.Register(fs)
+	c.monitoring.register(fs)
 	c.identity.register(fs)
 	c.logs.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -79,6 +81,9 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 		return c, err
 	}
 	if err := c.cluster.Check(); err != nil {
+		return c, err
+	}
+	if err := c.monitoring.check(); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
@@ -166,6 +171,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The metric store closes last (deferred first): everything else
+	// records into it until it stops.
+	endpoint := sec.scheme() + "://" + loopbackAddr(c.listen)
+	mon, err := openMonitoring(c.monitoring, c.dataDir, log)
+	if err != nil {
+		return err
+	}
+	defer mon.close(log)
 	// Logs close after functions and the registry, which write to them.
 	cwl, err := openLogs(c.logs, c.dataDir, c.region, c.accountID, log)
 	if err != nil {
@@ -174,11 +187,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	defer cwl.close(log)
 	// Functions close after the registry (deferred first): delivery may be
 	// invoking them until it stops.
-	funcs, err := openFunctions(ctx, c.functions, c.dataDir, c.region, c.accountID, c.listen, sec.scheme(), ident, shared, cwl.functions, log)
+	funcs, err := openFunctions(ctx, functionDeps{flags: c.functions, dataDir: c.dataDir, region: c.region, accountID: c.accountID,
+		endpoint: endpoint, ident: ident, shared: shared, logs: cwl.functions, observer: mon.lambdaObserver(), log: log})
 	if err != nil {
 		return err
 	}
 	defer funcs.close(log)
+	if err := mon.openServices(c.monitoring, c.dataDir, c.region, c.accountID, endpoint, funcs.invoker, log); err != nil {
+		return err
+	}
 	// The metrics read the registry's buffers at scrape time; the registry
 	// reports deliveries to the metrics.
 	budget := c.buffers.budget(c.dataDir, log)
@@ -188,7 +205,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		Budget:      func() (int64, int64) { return budget.Used(), budget.Max() },
 		StreamLimit: int64(c.buffers.maxStream),
 	})
-	procs := newProcessing(funcs.invoker, c.functions.concurrency, c.region, log, mx)
+	procs := newProcessing(funcs.invoker, c.functions.concurrency, c.region, log, mon.processObserver(mx))
 	so := stream.Options{
 		Dir:            filepath.Join(c.dataDir, "streams"),
 		Region:         c.region,
@@ -196,12 +213,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		Store:          objects,
 		Logger:         log,
 		CreateDelay:    c.createDelay,
-		Observer:       mx,
+		Observer:       mon.deliveryObserver(mx),
 		MaxStreamBytes: int64(c.buffers.maxStream),
 		Budget:         budget,
 		Stages:         deliver.CombineStages(procs.Pipeline, conv.formats),
 		MaxPartitions:  c.transforms.maxPartitions,
-		Deleted:        procs.Forget,
+		Deleted:        func(name string) { procs.Forget(name); mon.forget(name) },
 		ErrorLog:       cwl.firehose,
 	}
 	if cl != nil {
@@ -223,7 +240,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		// First at shutdown: hand the streams to the other nodes.
 		defer cl.Leave(context.Background())
 	}
-	fh, err := firehose.NewService(reg, firehose.Options{Region: c.region, AccountID: c.accountID, Logger: log, Metrics: mx, Roles: ident.firehoseRoles(),
+	fh, err := firehose.NewService(reg, firehose.Options{Region: c.region, AccountID: c.accountID, Logger: log, Metrics: mon.putObserver(mx), Roles: ident.firehoseRoles(),
 		Features: transformFeatures(firehose.Features{FormatConversion: true})})
 	if err != nil {
 		return err
@@ -238,6 +255,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	srv.AddHealthCheck("buffer", reg.Health)
 	sec.install(srv)
 	srv.AddService(fh.API())
+	srv.SetS3(newS3API(store, objects, sec, srv, c.region, c.accountID, log))
 	srv.AddService(conv.glue.API())
 	ident.register(srv)
 	cwl.register(srv)
@@ -253,6 +271,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		srv.AddHealthCheck("cluster", cl.Health)
 	}
 	funcs.register(srv)
+	mon.register(srv)
+	mon.start(reg, conv.metrics)
+	// The minute loop reads the registry: it stops before the registry
+	// closes (deferred later, run earlier).
+	defer mon.stopLoop()
 	ui, err := openConsole(c.dataDir, shared, reg, objects, funcs, srv, sec, log)
 	if err != nil {
 		return err

@@ -60,6 +60,10 @@ type Result struct {
 	Baseline *Report `json:"baseline,omitempty"`
 	// Ratio is hydrant's records/s over the baseline's.
 	Ratio float64 `json:"ratio,omitempty"`
+	// Compare is the run against hydrant served with Options.CompareArgs,
+	// and CompareRatio its records/s over Hydrant's.
+	Compare      *Report `json:"compare,omitempty"`
+	CompareRatio float64 `json:"compare_ratio,omitempty"`
 }
 
 // fill computes the rates and request latency percentiles.
@@ -101,6 +105,10 @@ func ms(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
 // WriteText prints the result for people.
 func (res Result) WriteText(w io.Writer) {
 	res.Hydrant.writeText(w)
+	if res.Compare != nil {
+		res.Compare.writeText(w)
+		_, _ = fmt.Fprintf(w, "ratio %s / hydrant: %.3f (records/s)\n", res.Compare.Target, res.CompareRatio)
+	}
 	if res.Baseline != nil {
 		res.Baseline.writeText(w)
 		_, _ = fmt.Fprintf(w, "ratio hydrant/baseline: %.2f (records/s)\n", res.Ratio)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sort"
+	"strings"
 )
 
 // Options is one `hydrant bench` invocation: the load, where it goes, and
@@ -28,6 +30,12 @@ type Options struct {
 	// Executable is the hydrant binary that child processes run.
 	Executable string
 	Logger     *slog.Logger
+	// CompareArgs, with Serve, also runs the load against a hydrant served
+	// with these extra flags (e.g. --cloudwatch-metrics=false), the two
+	// alternating Rounds times; each side reports its median round.
+	CompareArgs []string
+	// Rounds is how many times each side of a comparison runs (default 1).
+	Rounds int
 }
 
 // RunAll runs the load against hydrant and, if asked, the baseline.
@@ -37,11 +45,35 @@ func RunAll(ctx context.Context, o Options) (Result, error) {
 	}
 	o.Load.Logger = o.Logger
 	var res Result
-	rep, err := runHydrant(ctx, o)
-	if err != nil {
-		return res, err
+	if len(o.CompareArgs) > 0 {
+		if !o.Serve {
+			return res, errors.New("bench: a comparison needs --serve")
+		}
+		var a, b []Report
+		for range max(o.Rounds, 1) {
+			rep, err := runHydrant(ctx, o, nil)
+			if err != nil {
+				return res, err
+			}
+			a = append(a, rep)
+			if rep, err = runHydrant(ctx, o, o.CompareArgs); err != nil {
+				return res, err
+			}
+			rep.Target = "hydrant " + strings.Join(o.CompareArgs, " ")
+			b = append(b, rep)
+		}
+		res.Hydrant, res.Compare = median(a), ptr(median(b))
+		if res.Hydrant.RecordsPerSec > 0 {
+			res.CompareRatio = res.Compare.RecordsPerSec / res.Hydrant.RecordsPerSec
+		}
+	} else {
+		rep, err := runHydrant(ctx, o, nil)
+		if err != nil {
+			return res, err
+		}
+		res.Hydrant = rep
 	}
-	res.Hydrant = rep
+	rep := res.Hydrant
 	if !o.Baseline {
 		return res, nil
 	}
@@ -56,7 +88,15 @@ func RunAll(ctx context.Context, o Options) (Result, error) {
 	return res, nil
 }
 
-func runHydrant(ctx context.Context, o Options) (rep Report, err error) {
+// median is the round with the median records/s.
+func median(rs []Report) Report {
+	sort.Slice(rs, func(i, j int) bool { return rs[i].RecordsPerSec < rs[j].RecordsPerSec })
+	return rs[len(rs)/2]
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func runHydrant(ctx context.Context, o Options, extra []string) (rep Report, err error) {
 	load := o.Load
 	if o.Serve {
 		dir, err := os.MkdirTemp("", "hydrant-bench-")
@@ -72,6 +112,7 @@ func runHydrant(ctx context.Context, o Options) (rep Report, err error) {
 		if o.ServerCPUProfile != "" {
 			argv = append(argv, "--cpuprofile", o.ServerCPUProfile)
 		}
+		argv = append(argv, extra...)
 		p, err := StartProcess(ctx, argv, addr)
 		if err != nil {
 			return rep, err

@@ -56,19 +56,21 @@ func (d *Deliverer) writeBackup(ctx context.Context, st *streamspec.Stream, p Pl
 		}
 		key := prefix + keys.ObjectName(st.Name, strconv.Itoa(st.VersionID), t, id, b.Extension)
 		next := p.To
+		var records int
+		var size int64
 		err = d.cfg.Store.Put(ctx, bucket, key, meta, func(w io.Writer) error {
-			next = p.To
+			next, records, size = p.To, 0, 0
 			cw, err := compress.NewWriter(format, w, compress.Options{EntryName: id, ModTime: p.Time})
 			if err != nil {
 				return err
 			}
-			var size int64
 			err = d.cfg.Log.Read(ctx, from, p.To, func(r buffer.Record) error {
 				if size > 0 && size+int64(len(r.Data)) > limit {
 					next = r.Seq
 					return errPieceFull
 				}
 				size += int64(len(r.Data))
+				records++
 				_, err := cw.Write(r.Data)
 				return err
 			})
@@ -78,6 +80,9 @@ func (d *Deliverer) writeBackup(ctx context.Context, st *streamspec.Stream, p Pl
 			}
 			return cw.Close()
 		})
+		if o, ok := d.cfg.Observer.(BackupObserver); ok {
+			o.BackedUp(st.Name, records, size, err)
+		}
 		if err != nil {
 			return fmt.Errorf("write S3 backup %s: %w", key, err)
 		}

@@ -21,6 +21,15 @@ type Observer interface {
 	Failed(stream string, p Plan, err error)
 }
 
+// BackupObserver receives the S3 backup metrics (BackupToS3.Records,
+// .Bytes, .Success) after each backup object is written or fails. The
+// Config.Observer gets them when it implements it.
+type BackupObserver interface {
+	// BackedUp reports one backup object: its records and their bytes,
+	// and the error when writing it failed (it is retried with the batch).
+	BackedUp(stream string, records int, bytes int64, err error)
+}
+
 // Delivery describes one delivered plan.
 type Delivery struct {
 	Plan Plan

@@ -352,7 +352,13 @@ func TestS3Backup(t *testing.T) {
 	big := strings.Repeat("z", 700<<10)
 	big2 := strings.Repeat("y", 700<<10)
 	e.put(t, "a|b", "c", big, big2, "d|e")
-	e.run(t, e.config(e.store, nil, 0))
+	cfg := e.config(e.store, nil, 0)
+	obs := &backupCounter{}
+	cfg.Observer = obs
+	e.run(t, cfg)
+	if obs.objects != 2 || obs.records != 5 || obs.bytes != int64(len("a|bc"+big+big2+"d|e")) {
+		t.Errorf("BackupObserver saw %d objects, %d records, %d bytes", obs.objects, obs.records, obs.bytes)
+	}
 	data := e.objects(t, "bkt")
 	if len(data) != 1 {
 		t.Fatalf("destination %v", keysOf(data))
@@ -381,3 +387,19 @@ func TestS3Backup(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// backupCounter is a deliver.Observer that adds up the backup metrics.
+type backupCounter struct {
+	objects, records int
+	bytes            int64
+}
+
+func (*backupCounter) Delivered(string, deliver.Delivery) {}
+func (*backupCounter) Failed(string, deliver.Plan, error) {}
+func (b *backupCounter) BackedUp(stream string, records int, bytes int64, err error) {
+	if err == nil {
+		b.objects++
+		b.records += records
+		b.bytes += bytes
+	}
+}

@@ -206,7 +206,7 @@ func TestConsolePages(t *testing.T) {
 		t.Errorf("raw JSON: %.200s", got)
 	}
 	b.do("arrow to the next tab", chromedp.Focus(chromedp.CSS(`#tab-configuration`)), chromedp.KeyEvent(kb.ArrowRight))
-	if got := eval[string](b, `document.activeElement.id + ' ' + document.activeElement.getAttribute('aria-selected')`); got != "tab-objects true" {
+	if got := eval[string](b, `document.activeElement.id + ' ' + document.activeElement.getAttribute('aria-selected')`); got != "tab-graphs true" {
 		t.Errorf("after ArrowRight on the first tab, focus is on %q", got)
 	}
 	b.open(s.ui("streams/orders"))

@@ -43,7 +43,7 @@ func TestCatalogInfer(t *testing.T) {
 	run("firehose", "put-record-batch", "--delivery-stream-name", "raw", "--records", string(b))
 	waitFor(t, 20*time.Second, "raw object", func() bool { return len(s.bucketFiles("lake")) == 1 })
 
-	out, errOut, code := runBinary(t, nil, s.awsEnv(), "catalog", "infer", "--endpoint", s.URL, "--data-dir", s.DataDir,
+	out, errOut, code := runBinary(t, nil, s.awsEnv(), "catalog", "infer", "--endpoint", s.URL,
 		"--bucket", "lake", "--prefix", "raw/", "--table", "Events", "--partition-keys", "year,month,day,hour")
 	if code != 0 {
 		t.Fatalf("catalog infer: %d %s %s", code, out, errOut)

@@ -84,6 +84,9 @@ func (s *Service) invoke(ctx context.Context, ref funcRef, payload []byte, o inv
 		var se *startError
 		switch {
 		case errors.Is(err, errThrottled):
+			if o := s.opts.Observer; o != nil {
+				o.FunctionThrottled(ref.Name)
+			}
 			return nil, throttled()
 		case errors.Is(err, errPoolClosed):
 			return nil, notFound(s.refARN(ref))
@@ -100,6 +103,9 @@ func (s *Service) invoke(ctx context.Context, ref funcRef, payload []byte, o inv
 				s.opts.LogSink.FunctionLog(logGroupOf(rec.Config), ev.LogStreamName, ev.Timestamp, msg)
 			}
 			s.log.Warn("function instance did not start", "function", ref.Name, "err", se.err)
+			if o := s.opts.Observer; o != nil {
+				o.FunctionInvoked(ref.Name, 0, true, int(fn.running.Load())+1, int(s.running.Load())+1)
+			}
 			return &outcome{requestID: inv.id, payload: errorDoc(msg, "Runtime.InvalidEntrypoint"), fnErr: "Unhandled"}, nil
 		}
 		s.log.Error("start function instance", "function", ref.Name, "err", err)
@@ -107,10 +113,18 @@ func (s *Service) invoke(ctx context.Context, ref funcRef, payload []byte, o inv
 	}
 	inv := newInvocation(rec.Config.FunctionArn, payload, time.Duration(rec.Config.Timeout)*time.Second)
 	inv.wantTail, inv.clientContext = o.tail, o.clientContext
+	concurrent, total := fn.running.Add(1), s.running.Add(1)
+	start := time.Now()
 	r := inst.run(ctx, inv)
+	took := time.Since(start)
+	fn.running.Add(-1)
+	s.running.Add(-1)
 	fn.pool.release(inst, r.healthy)
 	if r.cancelled {
 		return nil, ctx.Err()
+	}
+	if o := s.opts.Observer; o != nil {
+		o.FunctionInvoked(ref.Name, took, r.fnErr != "", int(concurrent), int(total))
 	}
 	return &outcome{requestID: inv.id, payload: r.payload, fnErr: r.fnErr, tail: inv.logTail()}, nil
 }

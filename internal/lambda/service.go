@@ -74,6 +74,23 @@ type Options struct {
 	// RevokeCredentials, when set, is told an instance's access key when
 	// the instance stops.
 	RevokeCredentials func(accessKeyID string)
+	// Observer receives the AWS/Lambda metrics of every invocation; nil
+	// means none.
+	Observer Observer
+}
+
+// Observer is told about invocations of hosted functions (the AWS/Lambda
+// CloudWatch metrics). It is called on the invoking goroutine and must
+// not block.
+type Observer interface {
+	// FunctionInvoked reports an invocation that ran: how long it took,
+	// whether the function failed (an error, a timeout, a crash), how
+	// many invocations of the function were running when it started
+	// (itself included) and how many of every function.
+	FunctionInvoked(function string, took time.Duration, failed bool, concurrent, total int)
+	// FunctionThrottled reports an invocation refused with
+	// TooManyRequestsException.
+	FunctionThrottled(function string)
 }
 
 // LogSink receives every line hosted functions log, as Lambda sends them
@@ -136,6 +153,7 @@ type Service struct {
 	closed  bool
 
 	snapSeq  atomic.Uint64
+	running  atomic.Int64    // invocations in progress, every function
 	bg       context.Context // background (Event) invocations
 	bgCancel context.CancelFunc
 	wg       sync.WaitGroup
@@ -146,9 +164,10 @@ var _ Invoker = (*Service)(nil)
 // function is one hosted function. rec is replaced, never changed in
 // place, so readers may keep the pointer they got under the lock.
 type function struct {
-	rec  *record
-	pool *pool
-	logs *logRing
+	rec     *record
+	pool    *pool
+	logs    *logRing
+	running atomic.Int64 // invocations in progress
 }
 
 // Open loads the functions kept in opts.Dir and prepares the runtimes.

@@ -1,9 +1,7 @@
 package objstore
 
 import (
-	"bufio"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -63,6 +61,19 @@ type Local struct {
 	syncFile func(f *os.File) error
 
 	warnMeta sync.Once
+
+	// keys serializes read-then-change operations on one key; bucketMu
+	// keeps objects from landing in a bucket while DeleteBucket empties
+	// it (writers hold it shared).
+	keys     keyLocks
+	bucketMu sync.RWMutex
+	// configs caches buckets' configurations; configWrite serializes
+	// their updates.
+	configMu    sync.RWMutex
+	configs     map[string]BucketConfig
+	configWrite sync.Mutex
+	dirs        dirCache
+	etags       etagCache
 }
 
 var _ Store = (*Local)(nil)
@@ -107,7 +118,8 @@ func NewLocal(root string, logger *slog.Logger) (*Local, error) {
 	if err != nil {
 		return nil, fmt.Errorf("objstore: open local root: %w", err)
 	}
-	l := &Local{dir: dir, root: r, logger: logger}
+	l := &Local{dir: dir, root: r, logger: logger, configs: map[string]BucketConfig{}}
+	l.keys.init()
 	l.syncDir = l.fsyncDir
 	l.syncFile = (*os.File).Sync
 	if err := l.syncDir("."); err != nil {
@@ -147,59 +159,11 @@ func (l *Local) removeTemps() (int, error) {
 	return len(entries), nil
 }
 
-// Put stores an object atomically and durably; see Local and Store.
+// Put stores an object atomically and durably; see Local and Store. It is
+// PutObject with only Meta.
 func (l *Local) Put(ctx context.Context, bucket, key string, meta Meta, write func(w io.Writer) error) error {
-	name, err := objectName(bucket, key)
-	if err != nil {
-		return fmt.Errorf("put: %w", err)
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("put %s: %w", name, err)
-	}
-	tmp := path.Join(tmpDir, rand.Text())
-	f, err := l.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return fmt.Errorf("put %s: create temporary file: %w", name, err)
-	}
-	// Any way out but success, panics in write included, discards the
-	// temporary file. After a successful rename it no longer exists.
-	closed, done := false, false
-	defer func() {
-		if !done {
-			if !closed {
-				f.Close()
-			}
-			l.root.Remove(tmp)
-		}
-	}()
-
-	bw := bufio.NewWriterSize(ctxWriter{ctx: ctx, w: f}, 64<<10)
-	if err := write(bw); err != nil {
-		return err // unwrapped, as Store promises
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("put %s: write: %w", name, err)
-	}
-	if err := l.setMeta(f, meta); err != nil {
-		return fmt.Errorf("put %s: %w", name, err)
-	}
-	if err := l.syncFile(f); err != nil {
-		return fmt.Errorf("put %s: sync: %w", name, err)
-	}
-	closed = true
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("put %s: close: %w", name, err)
-	}
-	// Last chance to honour cancellation: after the rename the object is
-	// visible and Put reports how making it durable went.
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("put %s: %w", name, err)
-	}
-	if err := l.install(tmp, name); err != nil {
-		return fmt.Errorf("put %s: %w", name, err)
-	}
-	done = true
-	return nil
+	_, err := l.PutObject(ctx, bucket, key, PutOptions{Meta: meta}, write)
+	return err
 }
 
 // setMeta records meta in f's extended attributes.
@@ -213,10 +177,7 @@ func (l *Local) setMeta(f *os.File, meta Meta) error {
 		}
 		err := setXattr(f, a.name, []byte(a.value))
 		if errors.Is(err, errXattrUnsupported) {
-			l.warnMeta.Do(func() {
-				l.logger.Warn("objstore: file system has no user extended attributes; local objects will not keep content type and encoding",
-					"root", l.dir, "err", err)
-			})
+			l.warnNoXattr(err)
 			return nil
 		}
 		if err != nil {
@@ -248,6 +209,7 @@ func (l *Local) install(tmp, name string) error {
 		}
 		return err
 	}
+	l.dirChanged(dir)
 	if err := l.syncDir(dir); err != nil {
 		return fmt.Errorf("sync directory %s: %w", dir, err)
 	}
@@ -274,6 +236,7 @@ func (l *Local) makeDirs(dir string) error {
 	// deepest first (the root itself, ".", when the bucket is new).
 	for i := len(created) - 1; i >= 0; i-- {
 		p := path.Dir(created[i])
+		l.dirChanged(p)
 		if err := l.syncDir(p); err != nil {
 			return fmt.Errorf("sync directory %s: %w", p, err)
 		}
@@ -399,38 +362,10 @@ func (l *Local) bucketExists(bucket string) (bool, error) {
 
 // Delete removes an object; see Store. Deleting from a bucket that was
 // never written gives ErrNoSuchBucket, as S3 does. Directories left empty
-// are removed, so that after deleting "a/b" the key "a" can be stored.
+// are removed, so that after deleting "a/b" the key "a" can be stored. In
+// a bucket with versioning enabled or suspended it deletes as S3 does (see
+// DeleteObject).
 func (l *Local) Delete(ctx context.Context, bucket, key string) error {
-	name, err := objectName(bucket, key)
-	if err != nil {
-		return fmt.Errorf("delete: %w", err)
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("delete %s: %w", name, err)
-	}
-	fi, err := l.root.Lstat(name)
-	switch {
-	case isMissing(err):
-		if ok, err := l.bucketExists(bucket); err != nil {
-			return fmt.Errorf("delete %s: %w", name, err)
-		} else if !ok {
-			return fmt.Errorf("delete %s: %w", name, ErrNoSuchBucket)
-		}
-		return nil
-	case err != nil:
-		return fmt.Errorf("delete %s: %w", name, err)
-	case fi.IsDir():
-		return nil // a "folder" of other keys, not an object
-	}
-	if err := l.root.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("delete %s: %w", name, err)
-	}
-	dir := path.Dir(name)
-	for dir != bucket && l.root.Remove(dir) == nil {
-		dir = path.Dir(dir)
-	}
-	if err := l.syncDir(dir); err != nil && !isMissing(err) {
-		return fmt.Errorf("delete %s: sync directory %s: %w", name, dir, err)
-	}
-	return nil
+	_, err := l.DeleteObject(ctx, bucket, key, "")
+	return err
 }

@@ -76,6 +76,7 @@ type S3 struct {
 	uploader *tm.Client
 	logger   *slog.Logger
 	http     *guardedClient
+	endpoint string
 }
 
 var _ Store = (*S3)(nil)
@@ -158,7 +159,10 @@ func NewS3(ctx context.Context, opts S3Options) (*S3, error) {
 	}
 	logger.Debug("objstore: S3 store ready", "endpoint", endpoint, "region", cfg.Region, "path_style", opts.PathStyle,
 		"part_size", partSize, "concurrency", concurrency, "request_timeout", httpClient.stall, "request_timeout_per_mib", httpClient.perMiB)
-	return &S3{client: client, uploader: uploader, logger: logger, http: httpClient}, nil
+	if endpoint == "" {
+		endpoint = "AWS S3 (" + cfg.Region + ")"
+	}
+	return &S3{client: client, uploader: uploader, logger: logger, http: httpClient, endpoint: endpoint}, nil
 }
 
 // sdkLogger sends the SDK's own log lines (deprecations, skipped checksum
@@ -172,6 +176,9 @@ func (s sdkLogger) Logf(c logging.Classification, format string, v ...any) {
 	}
 	s.l.Log(context.Background(), level, "objstore: aws sdk: "+fmt.Sprintf(format, v...))
 }
+
+// Endpoint names the service the store writes to: its URL, or AWS.
+func (s *S3) Endpoint() string { return s.endpoint }
 
 // Client returns the SDK client the store uses.
 func (s *S3) Client() *s3.Client { return s.client }

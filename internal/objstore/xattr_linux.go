@@ -3,6 +3,7 @@
 package objstore
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"syscall"
@@ -78,4 +79,10 @@ func mapXattrErr(errno syscall.Errno) error {
 		return fmt.Errorf("%w: %w", errXattrUnsupported, errno)
 	}
 	return errno
+}
+
+// isTooBig reports whether a setxattr failed because the value (or all of
+// a file's attributes together) is larger than the file system allows.
+func isTooBig(err error) bool {
+	return errors.Is(err, syscall.E2BIG) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.ERANGE)
 }

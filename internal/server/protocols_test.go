@@ -174,4 +174,42 @@ func TestQueryUnsignedByAction(t *testing.T) {
 	}
 }
 
+// TestQueryUnsignedByVersion: two awsQuery services with the same Action
+// (CloudWatch's and SNS's TagResource) are told apart by the Version an
+// unsigned request carries.
+func TestQueryUnsignedByVersion(t *testing.T) {
+	s := New(nil)
+	var got []string
+	for _, name := range []string{"cloudwatch-2010-08-01", "sns-2010-03-31"} {
+		m, err := awsproto.LoadModel(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		signing := map[string]string{"cloudwatch-2010-08-01": "monitoring", "sns-2010-03-31": "sns"}[name]
+		s.AddService(&awsproto.Service{SigningName: signing, Model: m, MaxBody: 1 << 20, Ops: map[string]awsproto.JSONHandler{
+			"ListTagsForResource": func(ctx context.Context, body []byte) (any, error) {
+				got = append(got, signing)
+				return map[string]any{"Tags": []any{}}, nil
+			}}})
+	}
+	hs := httptest.NewServer(s.Handler())
+	defer hs.Close()
+	for _, body := range []string{
+		"Action=ListTagsForResource&Version=2010-03-31&ResourceArn=arn%3Aaws%3Asns%3Aus-east-1%3A000000000000%3At",
+		"Action=ListTagsForResource&Version=2010-08-01&ResourceARN=arn%3Aaws%3Acloudwatch%3Aus-east-1%3A000000000000%3Aalarm%3Aa",
+	} {
+		resp, err := http.Post(hs.URL+"/", "application/x-www-form-urlencoded", stringsReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("%s: %s", body, resp.Status)
+		}
+	}
+	if len(got) != 2 || got[0] != "sns" || got[1] != "monitoring" {
+		t.Errorf("routed to %v, want [sns monitoring]", got)
+	}
+}
+
 func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }

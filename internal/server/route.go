@@ -127,7 +127,7 @@ func (s *Server) queryService(r *http.Request, scope string, signed bool) *awspr
 		}
 		return nil
 	}
-	action := r.URL.Query().Get("Action")
+	action, version := r.URL.Query().Get("Action"), r.URL.Query().Get("Version")
 	if r.Method == http.MethodPost && r.Body != nil {
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxQuerySniff))
 		if err != nil {
@@ -135,13 +135,25 @@ func (s *Server) queryService(r *http.Request, scope string, signed bool) *awspr
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		if form, err := url.ParseQuery(string(body)); err == nil {
-			action = form.Get("Action")
+			action, version = form.Get("Action"), form.Get("Version")
 		}
 	}
+	// Several services may have the Action (CloudWatch's and SNS's
+	// TagResource): the request's Version, the API version every awsQuery
+	// client sends, picks the one it was written for.
+	var first *awsproto.Service
 	for _, svc := range s.query {
 		if _, ok := svc.Ops[action]; ok {
-			return svc
+			if svc.Model != nil && version != "" && svc.Model.Metadata.APIVersion == version {
+				return svc
+			}
+			if first == nil {
+				first = svc
+			}
 		}
+	}
+	if first != nil {
+		return first
 	}
 	// No service has it: the first one answers InvalidAction in its shape.
 	return s.query[0]
