@@ -54,19 +54,27 @@ func TestListLevel(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The local store pages with a delimiter; a store that only lists (the
+	// S3 store) is rolled up to the same answer.
+	for _, st := range []objstore.Store{store, listOnly{store}, objstore.NewRouter(listOnly{store}, nil)} {
+		c := &Console{opts: Options{Objects: st}}
+		out := listing{Bucket: "bkt", Prefix: "logs/"}
+		if err := c.listLevel(httptest.NewRequest("GET", "/", nil), &out); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(out.Folders, ",") != "logs/2026/,logs/2027/" || len(out.Objects) != 1 || out.Objects[0].Key != "logs/top" {
+			t.Fatalf("%T: level %+v", st, out)
+		}
+	}
 	c := &Console{opts: Options{Objects: store}}
-	out := listing{Bucket: "bkt", Prefix: "logs/"}
-	if err := c.listLevel(httptest.NewRequest("GET", "/", nil), &out); err != nil {
-		t.Fatal(err)
-	}
-	if strings.Join(out.Folders, ",") != "logs/2026/,logs/2027/" || len(out.Objects) != 1 || out.Objects[0].Key != "logs/top" {
-		t.Fatalf("level %+v", out)
-	}
-	out = listing{Bucket: "bkt"}
+	out := listing{Bucket: "bkt"}
 	if err := c.listNewest(httptest.NewRequest("GET", "/", nil), "bkt", []string{"logs/2026/"}, nil, &out); err != nil || len(out.Objects) != 2 {
 		t.Fatalf("newest %+v %v", out, err)
 	}
 }
+
+// listOnly is a store without paged listing.
+type listOnly struct{ objstore.Store }
 
 func TestSummarizeStream(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 1, 0, 0, time.UTC)

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -74,10 +75,40 @@ func (c *Console) handleObjects(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// listLevel lists the objects directly under out.Prefix and rolls deeper
-// keys up into folders at the next "/".
+// pager lists a page of a bucket as S3's ListObjects does, delimiter
+// included (the local store): a folder's level is read without walking
+// what is below it.
+type pager interface {
+	Page(ctx context.Context, bucket string, o objstore.ListOptions) (objstore.ListPage, error)
+}
+
+// storeFor is the store that holds bucket: through a Router to the
+// bucket's own store.
+func (c *Console) storeFor(bucket string) objstore.Store {
+	if r, ok := c.opts.Objects.(interface{ For(string) objstore.Store }); ok {
+		return r.For(bucket)
+	}
+	return c.opts.Objects
+}
+
+// listLevel lists the objects directly under out.Prefix and the folders
+// (common prefixes at the next "/") beside them: a page with a delimiter
+// where the store pages, else the prefix's keys rolled up.
 func (c *Console) listLevel(r *http.Request, out *listing) error {
-	all, err := c.opts.Objects.List(r.Context(), out.Bucket, out.Prefix)
+	store := c.storeFor(out.Bucket)
+	if p, ok := store.(pager); ok {
+		page, err := p.Page(r.Context(), out.Bucket, objstore.ListOptions{Prefix: out.Prefix, Delimiter: "/", MaxKeys: maxListed})
+		if err != nil {
+			return err
+		}
+		out.Folders = append(out.Folders, page.Prefixes...)
+		for _, o := range page.Objects {
+			out.Objects = append(out.Objects, objectEntry{Key: o.Key, Size: o.Size, Modified: o.LastModified})
+		}
+		out.Truncated = page.Truncated
+		return nil
+	}
+	all, err := store.List(r.Context(), out.Bucket, out.Prefix)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -236,4 +237,22 @@ func (b *browser) accessible(page string) {
 	for _, p := range problems {
 		b.t.Errorf("%s: %s", page, p)
 	}
+}
+
+// plotsDrawn counts the charts (canvases) inside sel with a data line
+// drawn: pixels of the first series' colour (#0b5cad), not only axes and
+// grid.
+func (b *browser) plotsDrawn(sel string) int {
+	b.t.Helper()
+	q, _ := json.Marshal(sel + " canvas")
+	return eval[int](b, `(() => {
+	  let n = 0;
+	  for (const c of document.querySelectorAll(`+string(q)+`)) {
+	    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+	    for (let i = 0; i < d.length; i += 4) {
+	      if (d[i + 3] > 200 && Math.abs(d[i] - 11) < 30 && Math.abs(d[i + 1] - 92) < 30 && Math.abs(d[i + 2] - 173) < 30) { n++; break; }
+	    }
+	  }
+	  return n;
+	})()`)
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	fh "github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/aws-sdk-go-v2/service/firehose/types"
@@ -45,8 +47,8 @@ func putRecords(t *testing.T, c *fh.Client, stream string, recs ...string) {
 // consolePipeline sets up what the console shows: a GZIP stream that waits
 // 15 minutes to deliver ("clicks", for "flush now"), a stream converting
 // to Parquet with a Glue table whose bad record goes to the error output
-// ("orders", delivered at once, logging its errors to CloudWatch Logs),
-// and a python function invoked once ("echo").
+// ("orders", delivered at once, logging its errors to CloudWatch Logs,
+// watched by an alarm), and a python function invoked once ("echo").
 func consolePipeline(t *testing.T, s *server) {
 	t.Helper()
 	ctx := context.Background()
@@ -103,6 +105,18 @@ func consolePipeline(t *testing.T, s *server) {
 	if out, err := lc.Invoke(ctx, &lambdasdk.InvokeInput{FunctionName: aws.String("echo"), Payload: []byte(`{"n":1}`)}); err != nil || out.FunctionError != nil {
 		t.Fatalf("invoke: %v %+v", err, out)
 	}
+
+	// An alarm on the orders stream's incoming records.
+	cw := cloudwatch.New(cloudwatch.Options{Region: "us-east-1", BaseEndpoint: aws.String(s.URL), RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	if _, err := cw.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("orders-incoming"),
+		AlarmDescription: aws.String("More than 3 orders a minute"),
+		Namespace:        aws.String("AWS/Firehose"), MetricName: aws.String("IncomingRecords"),
+		Dimensions: []cwtypes.Dimension{{Name: aws.String("DeliveryStreamName"), Value: aws.String("orders")}},
+		Statistic:  cwtypes.StatisticSum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(3),
+		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold}); err != nil {
+		t.Fatalf("put alarm: %v", err)
+	}
 }
 
 // objectKeys lists a local bucket's keys under prefix.
@@ -141,6 +155,7 @@ func TestConsolePages(t *testing.T) {
 	if got := eval[string](b, `document.querySelector('tr[data-stream="clicks"]').innerText`); !strings.Contains(got, "3 rec") {
 		t.Errorf("clicks' row does not show its 3 waiting records: %q", got)
 	}
+	b.wait("the alarm", `!!document.querySelector('section[aria-labelledby="al-h"] a[href$="/alarms/orders-incoming"]')`)
 	b.accessible("overview")
 	b.shot("overview")
 	b.checkErrors("overview")
@@ -215,6 +230,18 @@ func TestConsolePages(t *testing.T) {
 	b.shot("stream-configuration")
 	b.checkErrors("stream configuration")
 
+	// The stream's graphs, from the CloudWatch metric store.
+	b.open(s.ui("streams/orders?tab=graphs"))
+	b.wait("the graphs", `document.querySelectorAll('figure.chart canvas').length >= 7 && /^[1-9][0-9,]* datapoints/.test(document.querySelector('#tabpanel [role=status]').textContent)`)
+	if n := b.plotsDrawn("#tabpanel"); n < 4 {
+		t.Errorf("%d stream charts drew a line (incoming records and bytes, delivered, success at least)", n)
+	}
+	b.click(`#tabpanel input[value="24h"]`)
+	b.wait("the 24-hour graphs", `/one every 5 min/.test(document.querySelector('#tabpanel [role=status]').textContent)`)
+	b.accessible("stream graphs")
+	b.shot("stream-graphs")
+	b.checkErrors("stream graphs")
+
 	// The stream's delivery error log, from CloudWatch Logs.
 	b.open(s.ui("streams/orders?tab=logs"))
 	b.wait("the error log", `document.querySelector('.log') && document.querySelector('.log').textContent.includes('DataFormatConversion.ParseError')`)
@@ -230,7 +257,34 @@ func TestConsolePages(t *testing.T) {
 	}
 	b.accessible("function")
 	b.shot("function")
+	b.click("#tab-graphs")
+	b.wait("the function's graphs", `document.querySelectorAll('figure.chart canvas').length === 4 && /^[1-9]/.test(document.querySelector('#tabpanel [role=status]').textContent)`)
+	if n := b.plotsDrawn("#tabpanel"); n < 3 {
+		t.Errorf("%d function charts drew a line (invocations, errors, duration at least)", n)
+	}
+	b.shot("function-graphs")
 	b.checkErrors("function")
+
+	// Alarms: the list, and one with its metric, threshold and history;
+	// its state set by hand.
+	b.open(s.ui("alarms"))
+	b.wait("the alarms", `!!document.querySelector('main table a[href$="/alarms/orders-incoming"]')`)
+	b.accessible("alarms")
+	b.shot("alarms")
+	b.click(`main table a[href$="/alarms/orders-incoming"]`)
+	b.wait("the alarm's graph", `document.querySelectorAll('#alarm-chart canvas').length === 1 && document.querySelector('#alarm-chart').textContent.includes('threshold')`)
+	if n := b.plotsDrawn("#alarm-chart"); n != 1 {
+		t.Errorf("the alarm's metric line did not draw")
+	}
+	b.do("choose ALARM", chromedp.SetValue(chromedp.CSS("#set-state"), "ALARM"))
+	b.click(`form[aria-labelledby="set-h"] button[type=submit]`)
+	b.wait("the new state", `document.querySelector('main').textContent.includes('State set to ALARM') && document.querySelector('.head .badge').textContent === 'ALARM'`)
+	if got := eval[string](b, `[...document.querySelectorAll('main table tbody tr')].map((tr) => tr.textContent).join(' | ')`); !strings.Contains(got, "to ALARM") {
+		t.Errorf("alarm history: %s", got)
+	}
+	b.accessible("alarm")
+	b.shot("alarm")
+	b.checkErrors("alarms")
 
 	// A phone-sized screen: nothing wider than the window.
 	b.viewport(390, 844, 2)
