@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"net/http"
 	"net/http/cookiejar"
@@ -214,5 +215,35 @@ func TestConsoleSession(t *testing.T) {
 	oresp.Body.Close()
 	if oresp.StatusCode != http.StatusForbidden {
 		t.Errorf("summary with the cookie of a logged-out session: %d", oresp.StatusCode)
+	}
+}
+
+// TestConsoleSessionTLS checks that under TLS the session cookie is
+// Secure, and that the startup log gives the console's https address.
+func TestConsoleSessionTLS(t *testing.T) {
+	t.Parallel()
+	certFile, keyFile, pool := selfSigned(t)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	addr := freePort(t)
+	s := &server{t: t, DataDir: t.TempDir(), Addr: addr, URL: "https://" + addr, HTTP: hc,
+		args: []string{"--credentials", writeCredentials(t), "--tls-cert", certFile, "--tls-key", keyFile}}
+	s.start()
+	t.Cleanup(func() {
+		s.Stop()
+		if t.Failed() {
+			t.Logf("hydrant log:\n%s", s.logs.String())
+		}
+	})
+	if want := "console: open https://" + addr + "/_hydrant/ui/"; !strings.Contains(s.logs.String(), want) {
+		t.Errorf("startup log lacks %q", want)
+	}
+	resp, err := hc.Post(s.URL+"/_hydrant/ui/api/login", "application/json",
+		strings.NewReader(`{"accessKeyId":"`+authKeyID+`","secretAccessKey":"`+authSecret+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if ck := resp.Header.Get("Set-Cookie"); resp.StatusCode != http.StatusOK || !strings.Contains(ck, "; Secure") || !strings.Contains(ck, "HttpOnly") {
+		t.Errorf("login over TLS: %d, cookie %q", resp.StatusCode, ck)
 	}
 }
