@@ -67,7 +67,7 @@ func openFunctions(ctx context.Context, d functionDeps) (*functions, error) {
 		Dir: filepath.Join(d.dataDir, "functions"), Region: d.region, AccountID: d.accountID, Logger: log, Observer: d.observer,
 		Python: f.python, Node: f.node, Concurrency: f.concurrency,
 		EndpointURL: d.endpoint, LogSink: d.logs,
-		State:       d.shared,
+		State: d.shared,
 	}
 	d.ident.functionOptions(&opts)
 	svc, err := lambda.Open(opts)
