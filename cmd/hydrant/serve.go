@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hydrant-io/hydrant/internal/cluster"
+	"github.com/hydrant-io/hydrant/internal/console"
 	"github.com/hydrant-io/hydrant/internal/deliver"
 	"github.com/hydrant-io/hydrant/internal/firehose"
 	"github.com/hydrant-io/hydrant/internal/metrics"
@@ -291,6 +292,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	// The minute loop reads the registry: it stops before the registry
 	// closes (deferred later, run earlier).
 	defer mon.stopLoop()
+	ui, err := openConsole(c.dataDir, shared, reg, objects, funcs, srv, sec, log)
+	if err != nil {
+		return err
+	}
+	ui.Start(ctx)
+	defer ui.Close()
 
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
@@ -299,6 +306,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	srv.SetReady(true)
 	abs, _ := filepath.Abs(c.dataDir)
 	log.Info("hydrant serving", "version", version, "addr", ln.Addr().String(), "scheme", sec.scheme(), "data_dir", abs, "region", c.region, "account_id", c.accountID)
+	log.Info("console: open "+console.URL(sec.scheme(), loopbackAddr(ln.Addr().String())), "url", console.URL(sec.scheme(), loopbackAddr(ln.Addr().String())))
 	err = srv.Serve(ctx, ln, 10*time.Second)
 	log.Info("hydrant stopped")
 	return err

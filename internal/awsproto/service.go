@@ -176,22 +176,25 @@ func (jsonCodec) input(_ *Service, op string, body []byte) (string, []byte, *Err
 }
 
 func (jsonCodec) result(w http.ResponseWriter, s *Service, _ string, res any) error {
-	var b []byte
-	switch v := res.(type) {
-	case RawJSON:
-		b = v
-	case nil:
-		b = []byte("{}")
-	default:
-		var err error
-		if b, err = json.Marshal(v); err != nil {
-			return err
-		}
+	b, err := encodeJSONResult(res)
+	if err != nil {
+		return err
 	}
 	w.Header().Set("Content-Type", s.jsonContentType())
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	_, _ = w.Write(b)
 	return nil
+}
+
+// encodeJSONResult is a handler's result as awsJson sends it.
+func encodeJSONResult(res any) ([]byte, error) {
+	switch v := res.(type) {
+	case RawJSON:
+		return v, nil
+	case nil:
+		return []byte("{}"), nil
+	}
+	return json.Marshal(res)
 }
 
 func (jsonCodec) fail(w http.ResponseWriter, s *Service, e *Error, _ string) {

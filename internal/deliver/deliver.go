@@ -69,6 +69,8 @@ type Deliverer struct {
 	flushed   []chan struct{} // Idle waiters
 	flushReqs []chan struct{} // Flush requests the loop has not seen yet
 	pstats    PartitionStats
+
+	status status
 }
 
 // Start starts the loop for one stream. It first redoes the plan an earlier
@@ -240,6 +242,7 @@ type delivered struct {
 // committed reports a delivered object once its range is committed.
 func (d *Deliverer) committed(o *delivered) {
 	d.log.Debug("object delivered", "key", o.plan.Key, "records", o.plan.Records, "bytes", o.plan.Bytes)
+	d.noteDelivered()
 	if obs := d.cfg.Observer; obs != nil {
 		obs.Delivered(d.cfg.Stream.Name, o.out)
 	}
@@ -288,11 +291,13 @@ func (d *Deliverer) retry(ctx context.Context, p Plan, write func() (Delivery, e
 		out, err := write()
 		if err == nil {
 			out.Plan, out.Took = p, d.now().Sub(start)
+			d.noteAttemptOK()
 			return out, true
 		}
 		if ctx.Err() != nil {
 			return Delivery{}, false
 		}
+		d.noteFailed(p, err)
 		if o := d.cfg.Observer; o != nil {
 			o.Failed(d.cfg.Stream.Name, p, err)
 		}

@@ -359,6 +359,9 @@ type partDone struct {
 func (d *Deliverer) partCommitted(o *partDone) {
 	d.log.Debug("partition object delivered", "partition", describePart(string(o.plan.Part)), "key", o.plan.Key,
 		"records", o.plan.Records, "bytes", o.plan.Bytes)
+	if o.plan.Part[0] != kindBackup && o.out.Plan.ObjectID != "" {
+		d.noteDelivered()
+	}
 	if obs := d.cfg.Observer; obs != nil && o.plan.Part[0] != kindBackup && o.out.Plan.ObjectID != "" {
 		obs.Delivered(d.cfg.Stream.Name, o.out)
 	}

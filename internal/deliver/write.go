@@ -249,6 +249,7 @@ func (d *Deliverer) writeFailures(ctx context.Context, st *streamspec.Stream, bu
 			return err
 		}
 		d.log.Warn("records written to the error output", "error_output_type", typ, "records", len(fs), "key", key, "error_code", fs[0].Code)
+		d.noteRecordErrors(typ, key, fs)
 	}
 	d.logFailures(st, failures)
 	return nil

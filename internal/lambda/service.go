@@ -356,6 +356,17 @@ func (s *Service) Logs(name string) (events []LogEvent, ok bool) {
 	return fn.logs.snapshot(), true
 }
 
+// Configuration returns a hosted function's configuration, as
+// GetFunctionConfiguration answers it; ok is false if there is no such
+// function.
+func (s *Service) Configuration(name string) (cfg FunctionConfiguration, ok bool) {
+	_, rec := s.lookup(name)
+	if rec == nil {
+		return FunctionConfiguration{}, false
+	}
+	return rec.Config, true
+}
+
 // Instances counts a function's running and warm instances.
 func (s *Service) Instances(name string) (live, idle int) {
 	fn, _ := s.lookup(name)

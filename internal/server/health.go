@@ -60,16 +60,27 @@ func writeUnready(w http.ResponseWriter, reasons []string) {
 	}{"unready", reasons})
 }
 
-func (s *Server) health(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
+// Health is what GET /_hydrant/health answers: "starting" before the
+// server is ready, "unready" with the failing checks' reasons, or "ok".
+func (s *Server) Health() (status string, reasons []string) {
 	if !s.ready.Load() {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte(`{"status":"starting"}`))
-		return
+		return "starting", nil
 	}
 	if reasons := s.checks.failing(); len(reasons) > 0 {
-		writeUnready(w, reasons)
-		return
+		return "unready", reasons
 	}
-	_, _ = w.Write([]byte(`{"status":"ok"}`))
+	return "ok", nil
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	switch status, reasons := s.Health(); status {
+	case "starting":
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"status":"starting"}`))
+	case "unready":
+		writeUnready(w, reasons)
+	default:
+		_, _ = w.Write([]byte(`{"status":"ok"}`))
+	}
 }

@@ -121,6 +121,12 @@ func (s *Server) HandlePublic(pattern string, h http.Handler) {
 	s.admin.Handle(pattern, h)
 }
 
+// Service returns the RPC API registered under an awsJson target prefix
+// ("Firehose_20150804", "GraniteServiceVersion20100801"), or nil: the
+// console calls operations in process through it (awsproto.Service.Call).
+// Register services before calling it from requests.
+func (s *Server) Service(targetPrefix string) *awsproto.Service { return s.targets[targetPrefix] }
+
 // SetSession lets /_hydrant/ requests without a signature in when ok says
 // their session is valid (the console's cookie).
 func (s *Server) SetSession(ok func(*http.Request) bool) { s.session = ok }

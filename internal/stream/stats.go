@@ -39,6 +39,10 @@ type Stats struct {
 	// Partitions describes the partition buffers of a dynamically
 	// partitioned stream; nil for other streams.
 	Partitions *PartitionBuffers `json:"partitions,omitempty"`
+	// Delivery is what the stream's delivery loop has done since it
+	// started (objects, failed attempts, the last error); nil while this
+	// node does not deliver the stream.
+	Delivery *deliver.Status `json:"delivery,omitempty"`
 }
 
 // PartitionBuffers is what a dynamically partitioned stream holds in its
@@ -64,6 +68,10 @@ func (r *Registry) Stats(name string) (Stats, error) {
 	e.mu.Lock()
 	st := Stats{Name: e.info.Name, Status: e.info.Status}
 	lg, parts, dl := e.log, e.parts, e.deliver
+	if dl != nil {
+		ds := dl.Status()
+		st.Delivery = &ds
+	}
 	e.mu.Unlock()
 	if lg == nil {
 		return st, nil
