@@ -208,6 +208,9 @@ type shellRun struct {
 	// endpointFlag has the aws wrapper pass --endpoint-url instead.
 	endpointEnv, endpointFlag bool
 	copyExamples              bool // a copy of examples/ in the working directory
+	// logCalls has the aws wrapper record each call in shellResult.calls
+	// (then it runs the CLI as a child, not by exec).
+	logCalls bool
 	// after holds commands of the test's own run after block i, such as
 	// reading state the next blocks delete. They are not the text's.
 	after map[int]string
@@ -296,7 +299,7 @@ func (r shellRun) run(t *testing.T) shellResult {
 	env := []string{
 		"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH"),
 		"HOME=" + home, "HYDRANT_BIN=" + binary, "HYDRANT_ADDR=" + addr, "HYDRANT_LOG=" + res.logPath,
-		"HYDRANT_PIDFILE=" + pidFile, "HYDRANT_AWS_CALLS=" + callsPath, "REAL_GO=" + realGo, "REAL_AWS=" + r.cli,
+		"HYDRANT_PIDFILE=" + pidFile, "REAL_GO=" + realGo, "REAL_AWS=" + r.cli,
 		"AWS_PAGER=", "AWS_CONFIG_FILE=" + filepath.Join(home, ".aws", "config"),
 		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, ".aws", "credentials"),
 	}
@@ -305,6 +308,9 @@ func (r shellRun) run(t *testing.T) shellResult {
 	}
 	if r.endpointFlag {
 		env = append(env, "HYDRANT_AWS_ENDPOINT=http://"+addr)
+	}
+	if r.logCalls {
+		env = append(env, "HYDRANT_AWS_CALLS="+callsPath)
 	}
 	for _, e := range os.Environ() {
 		if !strings.HasPrefix(e, "AWS_") && !strings.HasPrefix(e, "PATH=") && !strings.HasPrefix(e, "HOME=") {

@@ -245,7 +245,7 @@ func TestRecipeAsWritten(t *testing.T) {
 	start := time.Now().UTC()
 	check := filepath.Join(t.TempDir(), "check")
 	res := shellRun{
-		file: "recipe.md", blocks: blocks, cli: awsV2, addr: s.Addr, endpointFlag: true,
+		file: "recipe.md", blocks: blocks, cli: awsV2, addr: s.Addr, endpointFlag: true, logCalls: true,
 		files: map[string]string{
 			".aws/config":      "[default]\nregion = us-east-1\noutput = json\n",
 			".aws/credentials": "[default]\naws_access_key_id = test\naws_secret_access_key = test\n",
