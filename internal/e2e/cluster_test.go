@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -25,34 +27,50 @@ const clusterLease = 5 * time.Second
 
 // startCluster starts fakes3 and three hydrant nodes with embedded NATS on
 // loopback, delivering to it; the nodes start together and wait for a
-// quorum of each other.
-func startCluster(t *testing.T) (nodes []*server, endpoint string, stopS3, restartS3 func()) {
+// quorum of each other. wire gives each node its route flags from the
+// nodes' --cluster-listen addresses; nil gives every node all of them as
+// --cluster-peers. Everything a node needs is in its own flags and
+// environment, so clusters of parallel tests do not meet.
+func startCluster(t *testing.T, wire func(listen []string) [][]string) (nodes []*server, endpoint string, stopS3, restartS3 func()) {
 	t.Helper()
 	endpoint, stopS3, restartS3 = s3test.Start(t)
-	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID": s3test.AccessKeyID, "AWS_SECRET_ACCESS_KEY": s3test.SecretAccessKey,
-		"AWS_SESSION_TOKEN": "", "AWS_PROFILE": "", "AWS_CONFIG_FILE": "/dev/null",
-		"AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_ENDPOINT_URL": "", "AWS_ENDPOINT_URL_S3": "",
-		"AWS_EC2_METADATA_DISABLED": "true",
-	} {
-		t.Setenv(k, v)
+	listen := []string{clusterPort(t), clusterPort(t), clusterPort(t)}
+	routeArgs := make([][]string, 3)
+	if wire != nil {
+		routeArgs = wire(listen)
+	} else {
+		for i := range routeArgs {
+			routeArgs[i] = []string{"--cluster-peers", strings.Join(listen, ",")}
+		}
 	}
-	routes := []string{freePort(t), freePort(t), freePort(t)}
 	for i := range 3 {
-		s := &server{t: t, DataDir: t.TempDir(), args: []string{
+		api := clusterPort(t)
+		s := &server{t: t, Addr: api, URL: "http://" + api, DataDir: t.TempDir(), Env: s3Env(), args: append([]string{
 			"--s3-endpoint", endpoint, "--s3-path-style",
 			"--node-name", fmt.Sprintf("n%d", i+1),
-			"--cluster-listen", routes[i], "--cluster-peers", strings.Join(routes, ","),
+			"--cluster-listen", listen[i],
 			"--lease-time", clusterLease.String(),
-		}}
+		}, routeArgs[i]...)}
 		nodes = append(nodes, s)
-		t.Cleanup(func() {
-			s.Stop()
-			if t.Failed() {
+	}
+	// The tests are done with the nodes once they have counted the
+	// records: they are killed, together. (Stopped gracefully one by one,
+	// the last would wait for a quorum that has gone to finish its Puts
+	// and give its leases back: 10 to 20 s of nothing.)
+	t.Cleanup(func() {
+		var wg sync.WaitGroup
+		for _, s := range nodes {
+			if s.cmd != nil {
+				wg.Go(s.Kill)
+			}
+		}
+		wg.Wait()
+		if t.Failed() {
+			for i, s := range nodes {
 				t.Logf("node n%d log:\n%s", i+1, s.logs.String())
 			}
-		})
-	}
+		}
+	})
 	for _, s := range nodes {
 		s.launch()
 	}
@@ -60,6 +78,39 @@ func startCluster(t *testing.T) (nodes []*server, endpoint string, stopS3, resta
 		s.waitReady(90 * time.Second)
 	}
 	return nodes, endpoint, stopS3, restartS3
+}
+
+// clusterPorts are the ports clusterPort has handed out.
+var clusterPorts = struct {
+	sync.Mutex
+	used map[int]bool
+}{used: map[int]bool{}}
+
+// clusterPort returns a free loopback address for a cluster node, its
+// port below the kernel's ephemeral range (32768 up): a node binds its API
+// port only once the cluster has formed, seconds later, and a port from
+// freePort may meanwhile be taken by any connection or :0 listener of the
+// tests running in parallel.
+func clusterPort(t *testing.T) string {
+	t.Helper()
+	clusterPorts.Lock()
+	defer clusterPorts.Unlock()
+	for range 1000 {
+		p := 20000 + rand.IntN(12000)
+		if clusterPorts.used[p] {
+			continue
+		}
+		addr := fmt.Sprintf("127.0.0.1:%d", p)
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		_ = ln.Close()
+		clusterPorts.used[p] = true
+		return addr
+	}
+	t.Fatal("no free port for a cluster node")
+	return ""
 }
 
 // firehoseClient talks to one node, without SDK retries (a retried Put
@@ -101,6 +152,21 @@ func owner(s *server, stream string) (string, string) {
 	return "", st.Node
 }
 
+// selfOwner returns the node that says it delivers stream, other than
+// skip, or nil. (A node knows when it owns a stream; the others' views of
+// the lease can lag behind a NATS leader change.)
+func selfOwner(nodes []*server, stream string, skip *server) *server {
+	for _, s := range nodes {
+		if s == skip {
+			continue
+		}
+		if o, self := owner(s, stream); o != "" && o == self {
+			return s
+		}
+	}
+	return nil
+}
+
 // deliveredCursor returns the stream's delivered cursor as s sees it.
 func deliveredCursor(s *server, stream string) (uint64, bool) {
 	resp, err := http.Get(s.URL + "/_hydrant/streams/" + stream)
@@ -127,8 +193,10 @@ func TestClusterFailover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("three-node cluster test in -short mode")
 	}
+	// Not parallel: run beside TestClusterRoutesCut on two cores, NATS's
+	// elections stretched failover past twice the lease time in 1 run of 3.
 	began := time.Now()
-	nodes, endpoint, stopS3, restartS3 := startCluster(t)
+	nodes, endpoint, stopS3, restartS3 := startCluster(t, nil)
 	t.Logf("three nodes ready in %s", time.Since(began).Round(time.Millisecond))
 	s3test.CreateBucket(t, endpoint, "cluster")
 	ctx := context.Background()
@@ -148,64 +216,16 @@ func TestClusterFailover(t *testing.T) {
 		t.Fatalf("Describe on n3: %v", err)
 	}
 
-	var (
-		mu      sync.Mutex
-		acked   = map[string]bool{"first": true}
-		sent    = map[string]bool{"first": true}
-		counter atomic.Int64
-	)
-	load, stopLoad := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	for p := range 6 {
-		node := nodes[p%3]
-		wg.Go(func() {
-			c := firehoseClient(node)
-			for load.Err() == nil {
-				n := 20 + int(counter.Add(1)%80)
-				recs := make([]types.Record, n)
-				ids := make([]string, n)
-				for i := range recs {
-					ids[i] = fmt.Sprintf("p%d-%d", p, counter.Add(1))
-					recs[i] = types.Record{Data: []byte(ids[i] + "\n")}
-				}
-				mu.Lock()
-				for _, id := range ids {
-					sent[id] = true
-				}
-				mu.Unlock()
-				rctx, cancel := context.WithTimeout(load, 10*time.Second)
-				out, err := c.PutRecordBatch(rctx, &fh.PutRecordBatchInput{DeliveryStreamName: aws.String("failover"), Records: recs})
-				cancel()
-				if err != nil {
-					time.Sleep(20 * time.Millisecond)
-					continue
-				}
-				mu.Lock()
-				for i, r := range out.RequestResponses {
-					if r.RecordId != nil && r.ErrorCode == nil {
-						acked[ids[i]] = true
-					}
-				}
-				mu.Unlock()
-			}
-		})
-	}
+	load := startLoad(nodes, "failover", 6, 10*time.Second, "first")
 
 	// killOwner kills the stream's delivering node and returns it once
 	// another node delivers again, with how long that took.
 	killOwner := func(during func()) *server {
 		t.Helper()
-		// The owner knows it owns the stream (others' views of the lease
-		// can lag behind a NATS leader change).
 		var victim *server
 		waitFor(t, 30*time.Second, "an owner of the stream", func() bool {
-			for _, s := range nodes {
-				if o, self := owner(s, "failover"); o != "" && o == self {
-					victim = s
-					return true
-				}
-			}
-			return false
+			victim = selfOwner(nodes, "failover", nil)
+			return victim != nil
 		})
 		_, name := owner(victim, "failover")
 		time.Sleep(time.Second) // under load
@@ -217,16 +237,8 @@ func TestClusterFailover(t *testing.T) {
 		victim.Kill()
 		var next *server
 		waitFor(t, 6*clusterLease, "another node taking the stream over", func() bool {
-			for _, s := range nodes {
-				if s == victim {
-					continue
-				}
-				if o, self := owner(s, "failover"); o != "" && o == self {
-					next = s
-					return true
-				}
-			}
-			return false
+			next = selfOwner(nodes, "failover", victim)
+			return next != nil
 		})
 		_, nextName := owner(next, "failover")
 		t.Logf("killed %s (owner); %s took over after %s", name, nextName, time.Since(killed).Round(time.Millisecond))
@@ -254,11 +266,7 @@ func TestClusterFailover(t *testing.T) {
 	restartS3()
 	second.Restart()
 	time.Sleep(time.Second)
-	stopLoad()
-	wg.Wait()
-
-	mu.Lock()
-	defer mu.Unlock()
+	acked, sent := load.stop()
 	if len(acked) < 1000 {
 		t.Fatalf("only %d records acknowledged; the load did not run", len(acked))
 	}
@@ -268,4 +276,88 @@ func TestClusterFailover(t *testing.T) {
 	}, acked, sent)
 	t.Logf("%d sent, %d acknowledged, %d delivered, no duplicates; the test took %s",
 		len(sent), len(acked), len(got), time.Since(began).Round(time.Second))
+}
+
+// putResult is one PutRecordBatch of a clusterLoad.
+type putResult struct {
+	node       int // index of the node it was sent to
+	start, end time.Time
+	records    int // records sent
+	acked      int // records acknowledged
+	err        error
+}
+
+// clusterLoad is producers spread over the nodes of a cluster, each
+// sending PutRecordBatch requests of 20 to 99 records to one node's own
+// endpoint (producer p to node p mod len(nodes)), one request at a time.
+// Every record is a unique id and a newline; it keeps every id sent,
+// every id acknowledged and the outcome of every request.
+type clusterLoad struct {
+	mu      sync.Mutex
+	acked   map[string]bool
+	sent    map[string]bool
+	results []putResult
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// startLoad starts producers sending to stream, each request given up
+// after timeout; seed are ids already sent and acknowledged (by the test
+// itself).
+func startLoad(nodes []*server, stream string, producers int, timeout time.Duration, seed ...string) *clusterLoad {
+	l := &clusterLoad{acked: map[string]bool{}, sent: map[string]bool{}}
+	for _, id := range seed {
+		l.acked[id], l.sent[id] = true, true
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	l.cancel = cancel
+	var counter atomic.Int64
+	for p := range producers {
+		node := p % len(nodes)
+		l.wg.Go(func() {
+			c := firehoseClient(nodes[node])
+			for ctx.Err() == nil {
+				n := 20 + int(counter.Add(1)%80)
+				recs := make([]types.Record, n)
+				ids := make([]string, n)
+				for i := range recs {
+					ids[i] = fmt.Sprintf("p%d-%d", p, counter.Add(1))
+					recs[i] = types.Record{Data: []byte(ids[i] + "\n")}
+				}
+				l.mu.Lock()
+				for _, id := range ids {
+					l.sent[id] = true
+				}
+				l.mu.Unlock()
+				res := putResult{node: node, start: time.Now(), records: n}
+				rctx, rcancel := context.WithTimeout(ctx, timeout)
+				out, err := c.PutRecordBatch(rctx, &fh.PutRecordBatchInput{DeliveryStreamName: aws.String(stream), Records: recs})
+				rcancel()
+				res.end, res.err = time.Now(), err
+				l.mu.Lock()
+				if err == nil {
+					for i, r := range out.RequestResponses {
+						if r.RecordId != nil && r.ErrorCode == nil {
+							l.acked[ids[i]] = true
+							res.acked++
+						}
+					}
+				}
+				l.results = append(l.results, res)
+				l.mu.Unlock()
+				if err != nil {
+					time.Sleep(20 * time.Millisecond)
+				}
+			}
+		})
+	}
+	return l
+}
+
+// stop ends the load, waits for the requests in flight and returns the
+// ids acknowledged and sent.
+func (l *clusterLoad) stop() (acked, sent map[string]bool) {
+	l.cancel()
+	l.wg.Wait()
+	return l.acked, l.sent
 }

@@ -9,7 +9,8 @@
 // Expiry needs no synchronised clocks: a node counts a lease expired when
 // it has not seen its revision change for the lease time on its own clock,
 // and the holder stops delivering when a renewal has not succeeded within
-// the lease time of sending it, which is earlier.
+// three quarters of the lease time of sending it, which is earlier, even
+// while its requests hang (a node cut off from the others' quorum).
 //
 // Streams spread over the live nodes by rendezvous hashing: the preferred
 // node of a free stream takes it at once, the others after waiting one
@@ -67,6 +68,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+
+	// wrap, when set (by tests), stands between the manager and its
+	// buckets.
+	wrap func(jetstream.KeyValue) jetstream.KeyValue
 }
 
 // nodeValue is a node's heartbeat.
@@ -154,6 +159,9 @@ func Start(ctx context.Context, js jetstream.JetStream, target Target, o Options
 	if err != nil {
 		return nil, err
 	}
+	if o.wrap != nil {
+		nodes, leases = o.wrap(nodes), o.wrap(leases)
+	}
 	rctx, cancel := context.WithCancel(context.Background())
 	m := &Manager{
 		o: o, log: o.Logger.With("node", o.Node), nodes: nodes, leases: leases, target: target,
@@ -177,6 +185,7 @@ func Start(ctx context.Context, js jetstream.JetStream, target Target, o Options
 	}
 	go m.follow(nw, m.seenNodes, nil)
 	go m.follow(lw, m.seenLease, m.freeSince)
+	go m.expire(rctx)
 	go m.run(rctx)
 	return m, nil
 }
@@ -210,8 +219,42 @@ func (m *Manager) follow(w jetstream.KeyWatcher, into map[string]seen, free map[
 	}
 }
 
+// holdFor is how long after sending its last successful renewal a node
+// keeps a lease: less than the lease time, after which the others, who
+// count from when they saw that renewal, may take it.
+func (m *Manager) holdFor() time.Duration { return m.o.TTL * 3 / 4 }
+
+// expire gives up every lease not renewed within holdFor, whatever the
+// loop is waiting for: a node cut off from the others (its routes down, a
+// quorum lost) finds its key-value requests hanging until they time out,
+// and must stop delivering before another node takes its streams over.
+func (m *Manager) expire(ctx context.Context) {
+	tick := time.NewTicker(m.o.TTL / 16)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		now := m.o.Now()
+		var late []string
+		m.mu.Lock()
+		for s, h := range m.owned {
+			if now.Sub(h.renewed) > m.holdFor() {
+				late = append(late, s)
+			}
+		}
+		m.mu.Unlock()
+		for _, s := range late {
+			m.lose(s, "not renewed within "+m.holdFor().String())
+		}
+	}
+}
+
 // run is the manager's loop: heartbeat, renew, acquire, rebalance, four
-// times per lease time.
+// times per lease time. Each request to the buckets is bounded, so that a
+// hanging one does not hold up the renewals.
 func (m *Manager) run(ctx context.Context) {
 	defer close(m.done)
 	tick := time.NewTicker(m.o.TTL / 4)
@@ -233,6 +276,8 @@ func (m *Manager) run(ctx context.Context) {
 // heartbeat announces this node.
 func (m *Manager) heartbeat(ctx context.Context) error {
 	b, _ := json.Marshal(nodeValue{Name: m.o.Node, Addr: m.o.Addr, Started: m.started})
+	ctx, cancel := context.WithTimeout(ctx, m.o.TTL/4)
+	defer cancel()
 	if _, err := m.nodes.Put(ctx, natsd.Token(m.o.Node), b); err != nil {
 		return fmt.Errorf("lease: heartbeat: %w", err)
 	}
@@ -255,9 +300,13 @@ func (m *Manager) renew(ctx context.Context) {
 		if h == nil {
 			continue
 		}
+		m.mu.Lock()
+		last, prev := h.renewed, h.rev
+		m.mu.Unlock()
 		sent := m.o.Now()
-		rctx, cancel := context.WithTimeout(ctx, m.o.TTL/2)
-		rev, err := m.leases.Update(rctx, natsd.Token(s), h.value, h.rev)
+		// No later than the lease is given up (expire).
+		rctx, cancel := context.WithTimeout(ctx, min(m.o.TTL/2, last.Add(m.holdFor()).Sub(sent)))
+		rev, err := m.leases.Update(rctx, natsd.Token(s), h.value, prev)
 		cancel()
 		switch {
 		case err == nil:
@@ -270,8 +319,9 @@ func (m *Manager) renew(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			// Stop before anyone else could count the lease expired.
-			if m.o.Now().Sub(h.renewed) > m.o.TTL*3/4 {
+			// Stop before anyone else could count the lease expired
+			// (expire does too, should this loop be held up).
+			if m.o.Now().Sub(last) > m.holdFor() {
 				m.lose(s, "cannot renew: "+err.Error())
 			} else {
 				m.log.Warn("lease: renewal failed; retrying", "stream", s, "err", err)
@@ -370,11 +420,13 @@ func (m *Manager) acquire(ctx context.Context, stream string, rev uint64) {
 	key := natsd.Token(stream)
 	var nrev uint64
 	var err error
+	actx, cancel := context.WithTimeout(ctx, m.o.TTL/2)
 	if rev == 0 {
-		nrev, err = m.leases.Create(ctx, key, b)
+		nrev, err = m.leases.Create(actx, key, b)
 	} else {
-		nrev, err = m.leases.Update(ctx, key, b, rev)
+		nrev, err = m.leases.Update(actx, key, b, rev)
 	}
+	cancel()
 	if err != nil {
 		if !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) && ctx.Err() == nil {
 			m.log.Warn("lease: cannot take a lease", "stream", stream, "err", err)

@@ -210,3 +210,84 @@ func TestRestartedNodeTakesItsLeasesBack(t *testing.T) {
 		t.Errorf("the restarted node took %s to take its leases back, a whole lease time (%s)", took, ttl)
 	}
 }
+
+// cuttable is a bucket whose writes hang, once cut, until their context
+// ends (or for a long time without a deadline), as they do on a node cut
+// off from the quorum of the bucket's replicas.
+type cuttable struct {
+	jetstream.KeyValue
+	cut chan struct{} // closed by the cut
+}
+
+func (c *cuttable) hang(ctx context.Context) error {
+	select {
+	case <-c.cut:
+	default:
+		return nil
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(20 * ttl):
+		return context.DeadlineExceeded
+	}
+}
+
+func (c *cuttable) Put(ctx context.Context, key string, value []byte) (uint64, error) {
+	if err := c.hang(ctx); err != nil {
+		return 0, err
+	}
+	return c.KeyValue.Put(ctx, key, value)
+}
+
+func (c *cuttable) Create(ctx context.Context, key string, value []byte, opts ...jetstream.KVCreateOpt) (uint64, error) {
+	if err := c.hang(ctx); err != nil {
+		return 0, err
+	}
+	return c.KeyValue.Create(ctx, key, value, opts...)
+}
+
+func (c *cuttable) Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
+	if err := c.hang(ctx); err != nil {
+		return 0, err
+	}
+	return c.KeyValue.Update(ctx, key, value, rev)
+}
+
+func (c *cuttable) Delete(ctx context.Context, key string, opts ...jetstream.KVDeleteOpt) error {
+	if err := c.hang(ctx); err != nil {
+		return err
+	}
+	return c.KeyValue.Delete(ctx, key, opts...)
+}
+
+// TestCutOffHolderStopsBeforeTakeover: a node whose bucket writes hang
+// (cut off from the quorum) stops delivering its streams before another
+// node takes them over, although its heartbeats and renewals never return
+// an error in time; holders fails on any overlap.
+func TestCutOffHolderStopsBeforeTakeover(t *testing.T) {
+	js, h := setup(t)
+	cut := make(chan struct{})
+	a, err := Start(t.Context(), js, h.target("a"), Options{Node: "a", TTL: ttl,
+		wrap: func(kv jetstream.KeyValue) jetstream.KeyValue { return &cuttable{KeyValue: kv, cut: cut} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.cancel(); <-a.done })
+	everyStreamOn(t, h, 10*ttl, "a")
+	start(t, js, h, "b")
+	cutAt := time.Now()
+	close(cut)
+	waitFor(t, ttl, "a giving its streams up", func() bool {
+		_, leases := a.Status()
+		for _, l := range leases {
+			if l.Token != 0 {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("a gave its streams up %s after the cut", time.Since(cutAt).Round(time.Millisecond))
+	everyStreamOn(t, h, 4*ttl, "b")
+	t.Logf("b delivers every stream %s after the cut", time.Since(cutAt).Round(time.Millisecond))
+}

@@ -185,6 +185,15 @@ func Open(opts Options) (*Registry, error) {
 	}
 	for _, name := range withLogs {
 		if !known[name] {
+			if opts.Clustered {
+				// The shared state a restarting node lists may not have
+				// caught up yet (its replica of the bucket is behind):
+				// removing a replicated log on that view lost every
+				// record of a live stream. A delete removes the logs
+				// itself, on the node that deletes.
+				r.log.Warn("a log without stream state is kept: the state may not have caught up", "stream", name)
+				continue
+			}
 			// A create that crashed before its state was written, or a
 			// delete after it: nothing was acknowledged for it.
 			r.log.Warn("removing the logs of a stream without state", "stream", name)
