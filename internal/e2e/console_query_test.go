@@ -188,7 +188,7 @@ func TestConsoleQueryDashboards(t *testing.T) {
 		Owner          *string
 		Charts         []struct{ Title, SQL, Database, Type, X string }
 	}
-	if err := json.Unmarshal(readFile(t, file), &exported); err != nil {
+	if err := json.Unmarshal([]byte(readFile(t, file)), &exported); err != nil {
 		t.Fatalf("the exported dashboard: %v", err)
 	}
 	if exported.Name != dash || exported.RefreshSeconds != 60 || exported.Owner != nil || len(exported.Charts) != 2 ||
@@ -241,12 +241,3 @@ func jsString(s string) string {
 	return string(b)
 }
 
-// readFile reads a file the test needs.
-func readFile(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
