@@ -281,7 +281,13 @@ func (s *server) cli(ctx context.Context, aws string, args ...string) (string, s
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 	} else if err != nil {
-		s.t.Fatalf("run %s: %v", aws, err)
+		// Not s.t.Fatalf: the caller may be a subtest of s.t, on another
+		// goroutine. It fails on the exit code with its own t.
+		code = -1
+		fmt.Fprintf(&errb, "\nrun %s: %v", aws, err)
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintf(&errb, "\nrun %s: %v", aws, ctx.Err())
 	}
 	return out.String(), errb.String(), code
 }
