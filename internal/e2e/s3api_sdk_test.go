@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -381,13 +382,10 @@ func TestS3APIReadsDelivery(t *testing.T) {
 	if got := strings.Count(string(readAll(t, zr)), "\n"); got != 10 {
 		t.Fatalf("delivered object holds %d records", got)
 	}
-	raw, err := os.ReadFile(filepath.Join(s.DataDir, "buckets", "delivered", aws.ToString(key)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := md5.Sum(raw)
-	if aws.ToString(l.Contents[0].ETag) != `"`+hex.EncodeToString(sum[:])+`"` {
-		t.Fatalf("ETag %s is not the MD5 of the delivered file", aws.ToString(l.Contents[0].ETag))
+	// Delivery does not hash what it writes: its objects' ETags are
+	// opaque, in S3's multipart form, which no client takes for an MD5.
+	if !regexp.MustCompile(`^"[0-9a-f]{32}-1"$`).MatchString(aws.ToString(l.Contents[0].ETag)) {
+		t.Fatalf("delivered object's ETag %s; want an opaque multipart-form ETag", aws.ToString(l.Contents[0].ETag))
 	}
 }
 

@@ -3,12 +3,15 @@ package objstore_test
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -433,5 +436,35 @@ func TestLocalMetaInXattrs(t *testing.T) {
 	_, got, err := l.Stat(t.Context(), bucket, "m")
 	if err != nil || got != meta {
 		t.Errorf("Stat = %+v, %v; want %+v", got, err, meta)
+	}
+}
+
+// TestPutETagIsOpaque: Put (delivery's write) records an opaque ETag in
+// S3's multipart form, new for every write, and does not hash the bytes;
+// PutObject (the S3 API's) records their MD5.
+func TestPutETagIsOpaque(t *testing.T) {
+	t.Parallel()
+	l, _ := newLocal(t)
+	ctx := t.Context()
+	form := regexp.MustCompile(`^[0-9a-f]{32}-1$`)
+	var seen []string
+	for range 2 {
+		if err := l.Put(ctx, bucket, "d", objstore.Meta{}, func(w io.Writer) error {
+			_, err := io.WriteString(w, "same bytes")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		a, err := l.StatObject(ctx, bucket, "d", "")
+		if err != nil || !form.MatchString(a.ETag) {
+			t.Fatalf("StatObject after Put = %+v, %v", a, err)
+		}
+		seen = append(seen, a.ETag)
+	}
+	if seen[0] == seen[1] {
+		t.Fatalf("two writes got the same ETag %s", seen[0])
+	}
+	if a := put(t, l, "s", "same bytes"); a.ETag != fmt.Sprintf("%x", md5.Sum([]byte("same bytes"))) {
+		t.Fatalf("PutObject ETag %s; want the MD5", a.ETag)
 	}
 }
