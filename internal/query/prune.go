@@ -77,6 +77,7 @@ func (r *rewriter) analyzeWhere(blk *block, i, end int) {
 			continue
 		}
 		ref.filters = append(ref.filters, e.b.String())
+		ref.conjuncts = append(ref.conjuncts, r.toks[c[0]:c[1]])
 		ref.pruned = true
 	}
 }

@@ -45,6 +45,8 @@ type tableRef struct {
 	// column names; pruned says they may be used to skip partitions.
 	filters []string
 	pruned  bool
+	// conjuncts are the filters' tokens, for the Go evaluation.
+	conjuncts [][]token
 }
 
 // resolver finds a catalog table for a reference; db is "" when the query
