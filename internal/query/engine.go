@@ -62,6 +62,8 @@ type Engine struct {
 	mu  sync.Mutex
 	db  *sql.DB
 	con *duckdb.Connector
+
+	listings listingCache
 }
 
 var _ athena.Engine = (*Engine)(nil)
