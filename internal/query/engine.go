@@ -53,8 +53,8 @@ type Options struct {
 // Engine runs Athena's SQL on an embedded DuckDB. It implements
 // athena.Engine. One DuckDB database serves every query: its file access
 // is confined to the bucket store and the temp dir, its configuration
-// locked, and each query's tables are temporary views on a connection of
-// its own.
+// locked, and each query's tables are subqueries over their files, on a
+// connection of its own.
 type Engine struct {
 	opts Options
 	log  *slog.Logger
