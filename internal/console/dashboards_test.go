@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -205,4 +207,61 @@ func TestDashboardsShared(t *testing.T) {
 			t.Fatal("deleted on one node, still on the other")
 		}
 	})
+}
+
+// TestDashboardExportImport sends a dashboard's export back through the
+// import handler, as the console's import form does: refused under the
+// name it has (which exists), created under another with the importer as
+// its owner, and replacing the original only when asked.
+func TestDashboardExportImport(t *testing.T) {
+	clock := &fakeClock{time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	c := &Console{log: slog.New(slog.DiscardHandler)}
+	c.dashboards = newDashboards(mustStore(t, t.TempDir()), (&recordingRunner{}).run, c.log, clock.now)
+	if err := c.dashboards.save(Dashboard{Name: "Sales overview", RefreshSeconds: 60, Owner: "AKIDSAVER",
+		Charts: []DashboardChart{chartOf("q1"), {Title: "by region", SQL: "q2", Type: "bar", X: "region", Y: []string{"total"}}}}, true); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	for pattern, h := range map[string]func(http.ResponseWriter, *http.Request) error{
+		"GET /dashboards/{name}/export": c.handleExportDashboard,
+		"POST /dashboards":              c.handleImportDashboard,
+	} {
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			if err := h(w, r); err != nil {
+				writeError(w, err)
+			}
+		})
+	}
+	do := func(method, target, body string) *httptest.ResponseRecorder {
+		t.Helper()
+		r := httptest.NewRequest(method, target, strings.NewReader(body))
+		r = r.WithContext(awsproto.WithCaller(r.Context(), &awsproto.Identity{AccessKeyID: "AKIDIMPORTER"}))
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, r)
+		return w
+	}
+
+	exp := do("GET", "/dashboards/Sales%20overview/export", "")
+	file := exp.Body.String()
+	if exp.Code != http.StatusOK || strings.Contains(file, "AKIDSAVER") || !strings.Contains(file, `"refreshSeconds": 60`) ||
+		exp.Header().Get("Content-Disposition") != "attachment; filename*=UTF-8''Sales%20overview.dashboard.json" {
+		t.Fatalf("export: %d %v\n%s", exp.Code, exp.Header(), file)
+	}
+	if w := do("POST", "/dashboards", file); w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), `a dashboard named \"Sales overview\" exists`) {
+		t.Errorf("import under an existing name: %d %s", w.Code, w.Body)
+	}
+	if w := do("POST", "/dashboards?name=Sales%20copy", file); w.Code != http.StatusCreated {
+		t.Fatalf("import as a copy: %d %s", w.Code, w.Body)
+	}
+	cp, _, ok := c.dashboards.get("Sales copy")
+	orig, _, _ := c.dashboards.get("Sales overview")
+	if !ok || cp.Owner != "AKIDIMPORTER" || cp.RefreshSeconds != 60 || len(cp.Charts) != 2 || cp.Charts[1].X != "region" || orig.Owner != "AKIDSAVER" {
+		t.Errorf("the copy %+v, the original %+v", cp, orig)
+	}
+	if w := do("POST", "/dashboards?replace=true", strings.Replace(file, `"refreshSeconds": 60`, `"refreshSeconds": 0`, 1)); w.Code != http.StatusCreated {
+		t.Fatalf("import replacing: %d %s", w.Code, w.Body)
+	}
+	if orig, _, _ := c.dashboards.get("Sales overview"); orig.RefreshSeconds != 0 || orig.Owner != "AKIDIMPORTER" {
+		t.Errorf("replaced: %+v", orig)
+	}
 }

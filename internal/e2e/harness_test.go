@@ -33,6 +33,7 @@ func TestMain(m *testing.M) {
 	if !parallelSet {
 		_ = flag.Set("test.parallel", "4")
 	}
+	bypassShims()
 	dir, err := os.MkdirTemp("", "hydrant-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -48,6 +49,24 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	_ = os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// bypassShims puts the directory of the Python that pyenv's shims resolve
+// to first on PATH, when python3 is one. A shim is a bash script running
+// pyenv on every call, about a third of the CPU of an aws CLI v1 call, and
+// these tests make hundreds of them (the CLI, boto3 scripts, hosted
+// python functions); the interpreter and the CLI are the same ones.
+func bypassShims() {
+	p, err := exec.LookPath("python3")
+	if err != nil || !strings.Contains(p, "/shims/") {
+		return
+	}
+	out, err := exec.Command("pyenv", "which", "python3").Output()
+	if err != nil {
+		return
+	}
+	dir := filepath.Dir(strings.TrimSpace(string(out)))
+	_ = os.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
 }
 
 // server is a hydrant process started by a test.
@@ -262,7 +281,13 @@ func (s *server) cli(ctx context.Context, aws string, args ...string) (string, s
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 	} else if err != nil {
-		s.t.Fatalf("run %s: %v", aws, err)
+		// Not s.t.Fatalf: the caller may be a subtest of s.t, on another
+		// goroutine. It fails on the exit code with its own t.
+		code = -1
+		fmt.Fprintf(&errb, "\nrun %s: %v", aws, err)
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintf(&errb, "\nrun %s: %v", aws, ctx.Err())
 	}
 	return out.String(), errb.String(), code
 }

@@ -194,7 +194,7 @@ func TestLogsFunctionOutput(t *testing.T) {
 	group := "/aws/lambda/" + name
 	var events []string
 	waitFor(t, 90*time.Second, "the function's log events", func() bool {
-		stream, _, code := e.s.cli(e.ctx, v2, "logs", "describe-log-streams", "--log-group-name", group, "--order-by", "LastEventTime",
+		stream, _, code := e.s.cli(t.Context(), v2, "logs", "describe-log-streams", "--log-group-name", group, "--order-by", "LastEventTime",
 			"--descending", "--max-items", "1", "--query", "logStreams[0].logStreamName", "--output", "text")
 		stream, _, _ = strings.Cut(stream, "\n")
 		if code != 0 || stream == "None" || stream == "" {
@@ -203,7 +203,7 @@ func TestLogsFunctionOutput(t *testing.T) {
 		if !strings.HasPrefix(stream, time.Now().UTC().Format("2006/01/02")+"/[$LATEST]") || len(stream) != len("2006/01/02/[$LATEST]")+32 {
 			t.Fatalf("stream name %q", stream)
 		}
-		out, errOut, code := e.s.cli(e.ctx, v2, "logs", "get-log-events", "--log-group-name", group, "--log-stream-name", stream, "--limit", "10")
+		out, errOut, code := e.s.cli(t.Context(), v2, "logs", "get-log-events", "--log-group-name", group, "--log-stream-name", stream, "--limit", "10")
 		if code != 0 {
 			t.Fatalf("get-log-events: %s", errOut)
 		}

@@ -18,20 +18,21 @@ type transformEnv struct {
 	t   *testing.T
 	s   *server
 	aws string
-	ctx context.Context
 }
 
 func newTransformEnv(t *testing.T) *transformEnv {
 	aws := requireTool(t, "aws")
 	requireTool(t, "python3")
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	t.Cleanup(cancel)
-	return &transformEnv{t: t, s: startServer(t), aws: aws, ctx: ctx}
+	return &transformEnv{t: t, s: startServer(t), aws: aws}
 }
 
+// run runs one aws CLI call, bounded on its own: parallel subtests can
+// wait minutes for a slot, so no deadline is shared between them.
 func (e *transformEnv) run(t *testing.T, args ...string) string {
 	t.Helper()
-	out, errOut, code := e.s.cli(e.ctx, e.aws, args...)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, errOut, code := e.s.cli(ctx, e.aws, args...)
 	if code != 0 {
 		t.Fatalf("aws %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
 	}

@@ -7,6 +7,10 @@ import "testing"
 func TestFunctions(t *testing.T) {
 	f := newFixture(t)
 	cases := []struct{ sql, want string }{
+		// Names DuckDB reserves but Trino does not.
+		{"SELECT at, anti, semi, struct, pivot, columns, t.map FROM (VALUES (1, 2, 3, 4, 5, 6, 7)) AS t(at, anti, semi, struct, pivot, columns, map)", "1|2|3|4|5|6|7"},
+		{"SELECT date_trunc('hour', at) AS at FROM (VALUES TIMESTAMP '2024-01-02 03:04:05') AS t(at) WHERE at > TIMESTAMP '2024-01-01 00:00:00'", "2024-01-02 03:00:00.000"},
+		{"SELECT map(ARRAY['a'], ARRAY[1])['a']", "1"},
 		// Aggregates.
 		{"SELECT count(*), count(x), sum(x), avg(x), min(x), max(x) FROM (VALUES 1, 2, NULL) AS t(x)", "3|2|3|1.5|1|2"},
 		{"SELECT count(DISTINCT x) FROM (VALUES 1, 1, 2) AS t(x)", "2"},

@@ -123,6 +123,24 @@ func startsQuery(toks []token, i, end int) bool {
 	return i < end && (toks[i].is("SELECT") || toks[i].is("WITH") || toks[i].is("VALUES") || toks[i].is("TABLE"))
 }
 
+// duckOnlyKeywords are words DuckDB reserves (its "reserved" and
+// "type_function" keywords: duckdb_keywords()) that Trino's grammar lets
+// name a column or table, and that hydrant's dialect never uses as
+// keywords: unquoted, DuckDB's parser refuses them (a column named "at").
+// Trino's own keywords (ANY, SOME, LIMIT, ...) are not here: where they
+// are names, they must be quoted in Trino too.
+var duckOnlyKeywords = map[string]bool{
+	"analyse": true, "anti": true, "asof": true, "asymmetric": true, "at": true, "authorization": true,
+	"binary": true, "check": true, "collate": true, "collation": true, "column": true, "columns": true,
+	"concurrently": true, "deferrable": true, "do": true, "foreign": true, "freeze": true,
+	"generated": true, "glob": true, "ilike": true, "initially": true, "isnull": true, "lambda": true,
+	"map": true, "notnull": true, "overlaps": true, "pivot": true, "pivot_longer": true,
+	"pivot_wider": true, "placing": true, "positional": true, "primary": true,
+	"references": true, "returning": true, "semi": true, "similar": true, "struct": true,
+	"summarize": true, "symmetric": true, "unique": true, "unpack": true, "unpivot": true,
+	"variadic": true, "verbose": true,
+}
+
 // clauseEnd are the keywords that end a FROM or WHERE clause.
 var clauseEnd = map[string]bool{
 	"where": true, "group": true, "having": true, "order": true, "limit": true, "offset": true, "fetch": true,
@@ -315,6 +333,12 @@ func (r *rewriter) walk(e *emitter, i, end int, top, exprOnly bool) error {
 			continue
 		case t.kind == tIdent && lw == "at" && i+1 < end && toks[i+1].is("time"):
 			return unsupported(t, "AT TIME ZONE is not supported")
+		case t.kind == tIdent && duckOnlyKeywords[lw]:
+			// A name to Trino, a keyword to DuckDB: quoted, as Trino
+			// would read it.
+			e.w(`"` + t.text + `"`)
+			i++
+			continue
 		case r.strip != "" && (t.kind == tIdent || t.kind == tQIdent) && identName(t) == r.strip && i+1 < end && toks[i+1].is("."):
 			i += 2
 			continue

@@ -85,7 +85,7 @@ export function categoryChart(container, spec) {
     ...spec.lines.map((l, i) => ({
       label: l.label, stroke: palette[i % palette.length], fill: `${palette[i % palette.length]}${n > 2 ? '99' : 'cc'}`, width: 1,
       paths: spec.kind === 'line' ? undefined : bars({ size: [n === 1 ? 0.7 : 0.4, 80], align: n === 2 ? (i === 0 ? -1 : 1) : 0 }),
-      points: { show: spec.kind === 'line' },
+      points: { show: spec.kind === 'line' }, value: (u, v) => fmt(v),
     }))];
   const opts = {
     width: Math.max(200, container.clientWidth || 400), height, series,

@@ -6,19 +6,38 @@ import { h, fill, ago, number, errorBox, table, poll } from '../dom.js';
 import { resultChart } from '../chart.js';
 import { resultTable } from '../table.js';
 
+/** The refresh intervals offered, in seconds (0: by hand only). */
 const intervals = [[0, 'by hand only'], [60, 'every minute'], [300, 'every 5 minutes'], [900, 'every 15 minutes'], [3600, 'every hour'], [86400, 'every day']];
 
-function intervalText(s) {
+/** Says how often a dashboard refreshes. */
+export function intervalText(s) {
   const known = intervals.find(([v]) => v === s);
   return known ? known[1] : `every ${number(s)} s`;
+}
+
+/**
+ * A select of refresh intervals with seconds chosen; an interval not
+ * offered (an imported dashboard's, say) is added.
+ */
+export function intervalSelect(id, seconds) {
+  const el = h('select', { id }, intervals.map(([v, t]) => h('option', { value: v }, t)));
+  chooseInterval(el, seconds);
+  return el;
+}
+
+/** Chooses seconds in an intervalSelect. */
+export function chooseInterval(el, seconds) {
+  if (![...el.options].some((o) => Number(o.value) === seconds)) el.append(h('option', { value: seconds }, intervalText(seconds)));
+  el.value = String(seconds);
 }
 
 export async function renderList(main) {
   const list = h('div');
   const msg = h('p', { role: 'status', 'aria-live': 'polite', class: 'small' });
   const name = h('input', { id: 'new-name', required: true, maxlength: 128 });
-  const refresh = h('select', { id: 'new-refresh' }, intervals.map(([v, t]) => h('option', { value: v, selected: v === 300 }, t)));
-  const file = h('input', { id: 'import-file', type: 'file', accept: 'application/json,.json' });
+  const refresh = intervalSelect('new-refresh', 300);
+  const file = h('input', { id: 'import-file', type: 'file', accept: 'application/json,.json', required: true });
+  const importName = h('input', { id: 'import-name', maxlength: 128, placeholder: 'the name in the file', 'aria-describedby': 'import-help' });
 
   async function load() {
     const res = await api('/dashboards');
@@ -40,21 +59,24 @@ export async function renderList(main) {
     }
   }
 
-  async function importFile() {
+  // importFile creates a dashboard from an exported file, under the name
+  // in it or the one typed; an existing dashboard is never replaced.
+  async function importFile(e) {
+    e.preventDefault();
     const f = file.files[0];
     if (!f) return;
+    const as = importName.value.trim();
     try {
       const text = await f.text();
-      const res = await api('/dashboards', { method: 'POST', body: text });
+      const res = await api(`/dashboards${as ? `?name=${encodeURIComponent(as)}` : ''}`, { method: 'POST', body: text });
       fill(msg, 'Imported ', h('a', { href: `${base}${path`/dashboards/${res.dashboard.name}`}` }, res.dashboard.name), '.');
+      file.value = '';
+      importName.value = '';
       await load();
     } catch (err) {
       fill(msg, errorBox(err));
-    } finally {
-      file.value = '';
     }
   }
-  file.addEventListener('change', importFile);
 
   fill(main, h('h1', {}, 'Dashboards'),
     h('div', { class: 'cols' },
@@ -62,7 +84,11 @@ export async function renderList(main) {
         h('div', { class: 'field' }, h('label', { for: 'new-name' }, 'Name'), name),
         h('div', { class: 'field' }, h('label', { for: 'new-refresh' }, 'Refresh'), refresh),
         h('button', { type: 'submit', class: 'primary' }, 'Create')),
-      h('div', { class: 'panel' }, h('div', { class: 'field' }, h('label', { for: 'import-file' }, 'Import a dashboard (.json)'), file))),
+      h('form', { class: 'panel row', id: 'import', onsubmit: importFile, 'aria-labelledby': 'import-h' }, h('h2', { id: 'import-h', class: 'sr' }, 'Import a dashboard'),
+        h('div', { class: 'field' }, h('label', { for: 'import-file' }, 'Import a dashboard (.json)'), file),
+        h('div', { class: 'field' }, h('label', { for: 'import-name' }, 'As'), importName,
+          h('span', { id: 'import-help', class: 'muted small' }, 'Leave empty to keep its name.')),
+        h('button', { type: 'submit' }, 'Import'))),
     msg, list);
   await load();
   return null;
@@ -73,10 +99,7 @@ export async function renderOne(main, [name]) {
   const grid = h('div', { class: 'grid', id: 'dashboard-charts' });
   const refreshed = h('span', { class: 'muted small', role: 'status' });
   const msg = h('p', { role: 'status', 'aria-live': 'polite', class: 'small' });
-  const refresh = h('select', { id: 'refresh' }, intervals.map(([v, t]) => h('option', { value: v, selected: v === page.dashboard.refreshSeconds }, t)));
-  if (!intervals.some(([v]) => v === page.dashboard.refreshSeconds)) {
-    refresh.append(h('option', { value: page.dashboard.refreshSeconds, selected: true }, intervalText(page.dashboard.refreshSeconds)));
-  }
+  const refresh = intervalSelect('refresh', page.dashboard.refreshSeconds);
   let charts = [];
   let drawnAt = '';
 
@@ -158,10 +181,17 @@ export async function renderOne(main, [name]) {
     page.dashboard.description ? h('p', {}, page.dashboard.description) : null,
     msg, grid);
   draw(true);
+  // The results are read again every 3 seconds, and every second while a
+  // refresh is awaited.
+  let read = Date.now();
   const stop = poll(async () => {
+    const r = page.results;
+    const waiting = r.refreshing || !r.refreshed || r.charts.length !== page.dashboard.charts.length;
+    if (!waiting && Date.now() - read < 3000) return;
+    read = Date.now();
     page = await api(path`/dashboards/${name}`);
     draw(false);
-  }, 3000, 1000);
+  }, 1000);
   return () => {
     stop();
     for (const c of charts) c.destroy();

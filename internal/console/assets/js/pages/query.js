@@ -8,6 +8,7 @@ import { app } from '../app.js';
 import { h, fill, number, bytes, badge, stateKind, errorBox, poll } from '../dom.js';
 import { resultChart, suggest, isNumberColumn } from '../chart.js';
 import { resultTable } from '../table.js';
+import { intervalSelect, chooseInterval, intervalText } from './dashboards.js';
 
 export async function render(main) {
   if (!app.features.query) {
@@ -138,8 +139,19 @@ export async function render(main) {
     const dashName = h('input', { id: 'dash-name', list: 'dash-list', required: true, placeholder: 'dashboard name' });
     const dashList = h('datalist', { id: 'dash-list' });
     const title = h('input', { id: 'chart-title', value: s.y.length ? `${s.y.join(', ')} by ${s.x}` : 'Chart' });
+    // The schedule shown is the chosen dashboard's (a new one's: every
+    // 5 minutes); saving the chart saves the schedule chosen.
+    const dashRefresh = intervalSelect('dash-refresh', 300);
     const addMsg = h('p', { class: 'small', role: 'status', 'aria-live': 'polite' });
-    api('/dashboards').then((r) => fill(dashList, r.dashboards.map((d) => h('option', { value: d.name })))).catch(() => {});
+    let known = [];
+    api('/dashboards').then((r) => {
+      known = r.dashboards;
+      fill(dashList, known.map((d) => h('option', { value: d.name })));
+    }).catch(() => {});
+    dashName.addEventListener('input', () => {
+      const d = known.find((k) => k.name === dashName.value.trim());
+      if (d) chooseInterval(dashRefresh, d.refreshSeconds);
+    });
     fill(builder, h('section', { class: 'panel', 'aria-labelledby': 'chart-h' }, h('h2', { id: 'chart-h' }, 'Chart'),
       h('div', { class: 'row' }, h('div', { class: 'field' }, h('label', { for: 'chart-type' }, 'Chart'), type),
         h('div', { class: 'field' }, h('label', { for: 'chart-x' }, 'X axis'), x), ys,
@@ -148,6 +160,7 @@ export async function render(main) {
       h('form', { class: 'row', onsubmit: (e) => { e.preventDefault(); addToDashboard(); } },
         h('div', { class: 'field' }, h('label', { for: 'chart-title' }, 'Chart title'), title),
         h('div', { class: 'field' }, h('label', { for: 'dash-name' }, 'Dashboard'), dashName, dashList),
+        h('div', { class: 'field' }, h('label', { for: 'dash-refresh' }, 'Refresh'), dashRefresh),
         h('button', { type: 'submit', id: 'add-to-dashboard' }, 'Add to dashboard')),
       addMsg));
     for (const el of [type, x, ys]) el.addEventListener('change', draw);
@@ -162,10 +175,12 @@ export async function render(main) {
       const entry = { title: title.value || 'Chart', sql: sql.value, database: db.value, ...spec() };
       try {
         const { dashboards } = await api('/dashboards');
-        const dash = dashboards.find((d) => d.name === name) || { name, refreshSeconds: 300, charts: [] };
+        const dash = dashboards.find((d) => d.name === name) || { name, charts: [] };
+        dash.refreshSeconds = Number(dashRefresh.value);
         dash.charts.push(entry);
         await api(path`/dashboards/${name}`, { method: 'PUT', body: dash });
-        fill(addMsg, 'Added to ', h('a', { href: `${base}${path`/dashboards/${name}`}` }, name), '.');
+        known = dashboards.filter((d) => d.name !== name).concat([dash]);
+        fill(addMsg, 'Added to ', h('a', { href: `${base}${path`/dashboards/${name}`}` }, name), `, refreshed ${intervalText(dash.refreshSeconds)}.`);
       } catch (e) {
         fill(addMsg, errorBox(e));
       }
