@@ -83,6 +83,7 @@ type Service struct {
 	tokens  map[string]string // ClientRequestToken -> ID
 	cancels map[string]context.CancelCauseFunc
 	done    map[string]chan struct{}
+	saving  map[string]*initialSave // first records being written
 	created time.Time
 	wg      sync.WaitGroup
 	closed  bool
@@ -124,7 +125,7 @@ func New(o Options) (*Service, error) {
 	}
 	s := &Service{o: o, model: m, log: o.Logger, slots: make(chan struct{}, o.Concurrency),
 		execs: map[string]*Execution{}, tokens: map[string]string{}, cancels: map[string]context.CancelCauseFunc{},
-		done: map[string]chan struct{}{}, created: o.Now()}
+		done: map[string]chan struct{}{}, saving: map[string]*initialSave{}, created: o.Now()}
 	if o.History != nil {
 		ctx := context.Background()
 		list, err := o.History.Load(ctx)
@@ -190,8 +191,10 @@ type StartInput struct {
 	Parameters         []string
 }
 
-// Start submits a query and returns its ID at once; the query runs in the
-// background (QUEUED until a slot is free, then RUNNING). The console
+// Start submits a query and returns its ID once its record is durable;
+// the query runs in the background from the start (QUEUED until a slot is
+// free, then RUNNING), while that record is written. A query whose record
+// cannot be written is stopped and forgotten, and Start fails. The console
 // calls it in-process; StartQueryExecution is this over the API.
 func (s *Service) Start(ctx context.Context, in StartInput) (string, error) {
 	if in.WorkGroup == "" {
@@ -217,14 +220,23 @@ func (s *Service) Start(ctx context.Context, in StartInput) (string, error) {
 		return "", awsproto.Errorf(InvalidRequestException, "outputLocation is not a valid S3 path: %v", err)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return "", awsproto.Unavailable("hydrant is stopping")
 	}
 	if in.ClientRequestToken != "" {
 		if id, ok := s.tokens[in.ClientRequestToken]; ok {
-			if s.execs[id].Query != in.Query {
+			same := s.execs[id].Query == in.Query
+			is := s.saving[id]
+			s.mu.Unlock()
+			if !same {
 				return "", awsproto.Errorf(InvalidRequestException, "Idempotent parameters do not match")
+			}
+			if is != nil {
+				<-is.done
+				if is.err != nil {
+					return "", is.err
+				}
 			}
 			return id, nil
 		}
@@ -235,13 +247,15 @@ func (s *Service) Start(ctx context.Context, in StartInput) (string, error) {
 		out += "/"
 	}
 	e.OutputLocation = out + e.ID + ".csv"
-	if err := s.save(ctx, e); err != nil {
-		return "", err
-	}
 	s.execs[e.ID] = e
 	if in.ClientRequestToken != "" {
 		s.tokens[in.ClientRequestToken] = e.ID
 	}
+	// The query starts at once; its record is written meanwhile, and
+	// Start returns once it is durable. The query's own saves wait for
+	// this one (update), so none is overwritten by an older state.
+	is := &initialSave{done: make(chan struct{})}
+	s.saving[e.ID] = is
 	rctx, cancel := context.WithCancelCause(context.Background())
 	s.cancels[e.ID] = cancel
 	done := make(chan struct{})
@@ -252,8 +266,39 @@ func (s *Service) Start(ctx context.Context, in StartInput) (string, error) {
 		defer close(done)
 		s.run(rctx, e.ID)
 	}()
+	cp := *e
+	s.mu.Unlock()
+	is.err = s.save(context.WithoutCancel(ctx), &cp)
+	close(is.done)
+	if is.err != nil {
+		// Not recorded, so not started: the query is stopped and
+		// forgotten, and the caller told.
+		cancel(errNotSaved)
+		<-done
+		s.mu.Lock()
+		delete(s.execs, e.ID)
+		if in.ClientRequestToken != "" && s.tokens[in.ClientRequestToken] == e.ID {
+			delete(s.tokens, in.ClientRequestToken)
+		}
+		delete(s.saving, e.ID)
+		s.mu.Unlock()
+		return "", is.err
+	}
+	s.mu.Lock()
+	delete(s.saving, e.ID)
+	s.mu.Unlock()
 	return e.ID, nil
 }
+
+// initialSave is the first write of an execution's record, which Start
+// waits for while the query runs.
+type initialSave struct {
+	done chan struct{}
+	err  error // set before done is closed
+}
+
+// errNotSaved cancels a query whose record could not be written.
+var errNotSaved = errors.New("the query's record could not be written")
 
 // save persists an execution; callers hold s.mu or own e.
 func (s *Service) save(ctx context.Context, e *Execution) error {
@@ -269,14 +314,23 @@ func (s *Service) save(ctx context.Context, e *Execution) error {
 
 // update changes an execution under the lock, then saves a copy of it
 // outside the lock, so that readers see the change without waiting for
-// the write. Only the execution's own goroutine updates it, so its saves
-// cannot overtake each other.
+// the write. Only the execution's own goroutine updates it, after Start's
+// first write, so its saves cannot overtake each other.
 func (s *Service) update(id string, f func(e *Execution)) {
 	s.mu.Lock()
 	e := s.execs[id]
 	f(e)
 	cp := *e
+	is := s.saving[id]
 	s.mu.Unlock()
+	if is != nil {
+		// The first record is still being written: this one follows
+		// it, or is dropped with the execution if that failed.
+		<-is.done
+		if is.err != nil {
+			return
+		}
+	}
 	_ = s.save(context.Background(), &cp)
 }
 

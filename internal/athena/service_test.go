@@ -67,15 +67,20 @@ type env struct {
 
 func start(t *testing.T, dir string, timeout time.Duration) *env {
 	t.Helper()
+	hist, err := athena.NewFileHistory(filepath.Join(dir, "athena"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startWith(t, dir, timeout, hist)
+}
+
+func startWith(t *testing.T, dir string, timeout time.Duration, hist athena.History) *env {
+	t.Helper()
 	cat, err := catalog.Open(filepath.Join(dir, "catalog"), "000000000000", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	store, err := objstore.NewLocal(filepath.Join(dir, "buckets"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hist, err := athena.NewFileHistory(filepath.Join(dir, "athena"))
 	if err != nil {
 		t.Fatal(err)
 	}

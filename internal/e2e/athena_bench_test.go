@@ -27,7 +27,9 @@ import (
 // by hydrant itself, queried through StartQueryExecution → SUCCEEDED →
 // GetQueryResults and by DuckDB directly over the same files in the same
 // run. The data is generated once into $HYDRANT_BENCH_CACHE (default
-// the user cache dir) and reused. Run it alone:
+// the user cache dir) and reused. BENCH_TRACE=1 prints each query's
+// phases; BENCH_CPUPROFILE=file writes the server's CPU profile. Run it
+// alone:
 //
 //	go test -run XXX -bench AthenaDay -benchtime 1x ./internal/e2e/
 func BenchmarkAthenaDay(b *testing.B) {
@@ -48,6 +50,9 @@ func BenchmarkAthenaDay(b *testing.B) {
 		}
 	}
 	s := &server{t: b, DataDir: dataDir}
+	if p := os.Getenv("BENCH_CPUPROFILE"); p != "" {
+		s.args = []string{"--cpuprofile", p} // the server's, written when it stops
+	}
 	s.start()
 	defer s.Stop()
 	c := athenaClient(s)
@@ -119,9 +124,12 @@ func benchAthena(b *testing.B, c *sdkathena.Client, q string) (int64, string) {
 	t1 := time.Now()
 	polls := 0
 	var qe *atypes.QueryExecution
+	var t2, t3 time.Time // SUCCEEDED seen, results read
 	defer func() {
 		if os.Getenv("BENCH_TRACE") != "" {
-			fmt.Printf("start %v polls %d until %v results %v total engine %d\n", t1.Sub(t0), polls, time.Since(t0), time.Since(t1), *qe.Statistics.TotalExecutionTimeInMillis)
+			fmt.Printf("start %v polls %d succeeded seen at %v results %v total %v server total %d ms, queue %d, planning %d\n",
+				t1.Sub(t0), polls, t2.Sub(t0), t3.Sub(t2), t3.Sub(t0), *qe.Statistics.TotalExecutionTimeInMillis,
+				*qe.Statistics.QueryQueueTimeInMillis, *qe.Statistics.QueryPlanningTimeInMillis)
 		}
 	}()
 	for {
@@ -139,10 +147,12 @@ func benchAthena(b *testing.B, c *sdkathena.Client, q string) (int64, string) {
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
+	t2 = time.Now()
 	res, err := c.GetQueryResults(ctx, &sdkathena.GetQueryResultsInput{QueryExecutionId: start.QueryExecutionId})
 	if err != nil {
 		b.Fatal(err)
 	}
+	t3 = time.Now()
 	var lines []string
 	for _, r := range res.ResultSet.Rows[1:] {
 		var vals []string

@@ -388,6 +388,11 @@ type dirCache struct {
 	gen     uint64 // bumped by every change, so a read racing one is not kept
 	entries int
 	m       map[string]cachedDir
+	// changes counts the changes to directories (see Changes), keyed by
+	// "." (the root: buckets made or removed), "b" (bucket b's own
+	// directory), "b/" (anywhere in bucket b) and "b/s/" (anywhere under
+	// b's top-level directory s).
+	changes map[string]uint64
 }
 
 type cachedDir struct {
@@ -404,11 +409,47 @@ func (l *Local) dirChanged(name string) {
 	c := &l.dirs
 	c.mu.Lock()
 	c.gen++
+	if c.changes == nil {
+		c.changes = map[string]uint64{}
+	}
+	switch bucket, rest, deep := strings.Cut(name, "/"); {
+	case name == ".":
+		c.changes["."]++
+	case !deep:
+		c.changes[bucket]++
+		c.changes[bucket+"/"]++
+	default:
+		top, _, _ := strings.Cut(rest, "/")
+		c.changes[bucket+"/"]++
+		c.changes[bucket+"/"+top+"/"]++
+	}
 	if d, ok := c.m[name]; ok {
 		c.entries -= len(d.ents)
 		delete(c.m, name)
 	}
 	c.mu.Unlock()
+}
+
+// Changes returns a number that changes whenever this store adds,
+// replaces or removes an object of bucket whose key starts with prefix,
+// or makes or removes a bucket: equal numbers before and after a listing
+// mean nothing it covers changed in between. (Changes are counted by
+// bucket and the key's first path segment, so a change elsewhere in the
+// same bucket may change the number too.) A change counts by the time the
+// call making it (Put, Delete, CompleteUpload, ...) returns, and once its
+// object is visible: a listing kept with the number read before it
+// started holds every object whose write returned before the number is
+// read again. Files changed in the store's directories by other programs
+// are not counted.
+func (l *Local) Changes(bucket, prefix string) uint64 {
+	c := &l.dirs
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if top, _, ok := strings.Cut(prefix, "/"); ok {
+		// The top-level directory's own entry is in the bucket's.
+		return c.changes["."] + c.changes[bucket] + c.changes[bucket+"/"+top+"/"]
+	}
+	return c.changes["."] + c.changes[bucket+"/"]
 }
 
 // sortedDir returns a directory's entries sorted in key order.

@@ -2,7 +2,9 @@ package query
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -51,8 +53,8 @@ type Options struct {
 // Engine runs Athena's SQL on an embedded DuckDB. It implements
 // athena.Engine. One DuckDB database serves every query: its file access
 // is confined to the bucket store and the temp dir, its configuration
-// locked, and each query's tables are temporary views on a connection of
-// its own.
+// locked, and each query's tables are subqueries over their files, on a
+// connection of its own.
 type Engine struct {
 	opts Options
 	log  *slog.Logger
@@ -60,6 +62,8 @@ type Engine struct {
 	mu  sync.Mutex
 	db  *sql.DB
 	con *duckdb.Connector
+
+	listings listingCache
 }
 
 var _ athena.Engine = (*Engine)(nil)
@@ -263,9 +267,17 @@ func (en *Engine) resolverFor(ctx context.Context, q athena.Query) resolver {
 	}
 }
 
-// query runs a SELECT (or WITH, VALUES) on DuckDB.
+// query runs a SELECT (or WITH, VALUES) on DuckDB. Each table becomes a
+// subquery over the files its references may read, written in place of
+// the table in the rewritten SQL, so that DuckDB binds the files once per
+// query (a temporary view would be bound twice: when created and when
+// used).
 func (en *Engine) query(ctx context.Context, q athena.Query, toks []token, out athena.Results, start time.Time) (athena.Outcome, error) {
-	r := &rewriter{toks: toks, resolve: en.resolverFor(ctx, q), params: q.Parameters, views: map[string]string{}}
+	marker, err := viewMarker()
+	if err != nil {
+		return athena.Outcome{}, err
+	}
+	r := &rewriter{toks: toks, resolve: en.resolverFor(ctx, q), params: q.Parameters, views: map[string]string{}, viewPrefix: marker}
 	var e emitter
 	if err := r.query(&e, 0, len(toks), true); err != nil {
 		return athena.Outcome{}, queryError(err)
@@ -284,18 +296,17 @@ func (en *Engine) query(ctx context.Context, q athena.Query, toks []token, out a
 	defer conn.Close()
 	tmp := filepath.Join(en.opts.TempDir, "q-"+safeName(q.ID))
 	defer os.RemoveAll(tmp)
-	prefix := "__hydrant_" + safeName(q.ID) + "_"
-	sqlText := strings.ReplaceAll(e.b.String(), `"__hydrant_t`, `"`+prefix+"t")
-	names := map[string]string{} // view -> db.table, for messages
+	rewritten := e.b.String()
+	// Whether the result may have JSON columns is told by the query
+	// alone: the tables' bodies name read_json.
+	mayJSON := strings.Contains(strings.ToLower(rewritten), "json")
 	var scanned int64
-	views := []string{}
-	defer func() {
-		for _, v := range views {
-			_, _ = conn.ExecContext(context.Background(), "DROP VIEW IF EXISTS "+quoteIdent(v))
-		}
-	}()
+	type tableView struct {
+		name, key string
+		build     func(probe bool) (string, error)
+	}
+	var views []tableView
 	for key, view := range r.views {
-		view = prefix + strings.TrimPrefix(view, "__hydrant_")
 		var refs []*tableRef
 		for _, ref := range r.refs {
 			if ref.table.DatabaseName+"."+ref.table.Name == key {
@@ -307,31 +318,48 @@ func (en *Engine) query(ctx context.Context, q athena.Query, toks []token, out a
 			return athena.Outcome{}, queryError(err)
 		}
 		scanned += n
-		// Most tables bind as the catalog says; one whose files lack a
-		// column, or hold another type, is probed and built again.
-		body, err := build(false)
-		if err == nil {
-			_, err = conn.ExecContext(ctx, "CREATE TEMP VIEW "+quoteIdent(view)+" AS "+body)
-		}
-		if err != nil {
-			if body, err = build(true); err != nil {
-				return athena.Outcome{}, queryError(err)
+		views = append(views, tableView{name: quoteIdent(view), key: key, build: build})
+	}
+	// inline writes each table's body in place of its name. Most tables
+	// bind as the catalog says; one whose files lack a column, or hold
+	// another type, is probed (probe) and built again.
+	inline := func(probe bool) (string, error) {
+		pairs := make([]string, 0, 2*len(views))
+		for _, v := range views {
+			body, err := v.build(probe)
+			if err != nil {
+				return "", err
 			}
-			if _, err := conn.ExecContext(ctx, "CREATE TEMP VIEW "+quoteIdent(view)+" AS "+body); err != nil {
-				return athena.Outcome{}, en.duckError(ctx, err, names)
-			}
+			pairs = append(pairs, v.name, "("+body+")")
 		}
-		views = append(views, view)
-		names[view] = key
+		return strings.NewReplacer(pairs...).Replace(rewritten), nil
+	}
+	names := map[string]string{} // the marked names -> db.table, for messages
+	for _, v := range views {
+		names[strings.Trim(v.name, `"`)] = v.key
+	}
+	sqlText, err := inline(false)
+	if err != nil {
+		return athena.Outcome{}, queryError(err)
 	}
 	planning := time.Since(start)
-	if strings.Contains(strings.ToLower(sqlText), "json") {
-		sqlText, err = en.jsonAsText(ctx, conn, sqlText)
-		if err != nil {
-			return athena.Outcome{}, en.duckError(ctx, err, names)
+	prepare := func(sqlText string) (*sql.Rows, error) {
+		if mayJSON {
+			var err error
+			if sqlText, err = en.jsonAsText(ctx, conn, sqlText); err != nil {
+				return nil, err
+			}
 		}
+		return conn.QueryContext(ctx, sqlText)
 	}
-	rows, err := conn.QueryContext(ctx, sqlText)
+	rows, err := prepare(sqlText)
+	if err != nil && len(views) > 0 && bindError(err) && ctx.Err() == nil {
+		// Nothing has run yet: bind again with the files' own columns.
+		if sqlText, err = inline(true); err != nil {
+			return athena.Outcome{}, queryError(err)
+		}
+		rows, err = prepare(sqlText)
+	}
 	if err != nil {
 		return athena.Outcome{}, en.duckError(ctx, err, names)
 	}
@@ -411,6 +439,24 @@ func (en *Engine) jsonAsText(ctx context.Context, conn *sql.Conn, q string) (str
 		return q, nil
 	}
 	return "SELECT * REPLACE (" + strings.Join(replace, ", ") + ") FROM (" + q + ") AS __hydrant_json", nil
+}
+
+// viewMarker is the prefix of the names the rewriter gives tables in one
+// query, replaced by their bodies afterwards: random, so that no text of
+// the query itself (a string, a quoted name) can be taken for one.
+func viewMarker() (string, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return "__hydrant_" + hex.EncodeToString(b[:]) + "_t", nil
+}
+
+// bindError reports whether DuckDB refused a query while binding it
+// (before running anything).
+func bindError(err error) bool {
+	var de *duckdb.Error
+	return errors.As(err, &de) && (de.Type == duckdb.ErrorTypeBinder || de.Type == duckdb.ErrorTypeCatalog)
 }
 
 // safeName keeps the characters of an ID that are safe in names.

@@ -19,7 +19,7 @@ import (
 
 // fixture is an engine over a catalog and a local store in a temp dir.
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	dir   string
 	cat   *catalog.Catalog
 	store *objstore.Local
@@ -27,7 +27,7 @@ type fixture struct {
 	n     int
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	cat, err := catalog.Open(filepath.Join(dir, "catalog"), "000000000000", nil)

@@ -2,7 +2,7 @@
 // the Glue tables in internal/catalog, run by an embedded DuckDB over the
 // objects in the local bucket store. A query is tokenized and rewritten
 // into DuckDB's SQL (functions mapped one by one from a table, everything
-// else refused by name), its tables become views over read_parquet,
+// else refused by name), its tables become subqueries over read_parquet,
 // read_json or read_csv of exactly the files of the partitions its WHERE
 // clause can match, and DuckDB runs it with file access confined to the
 // bucket store. Athena DDL (CREATE EXTERNAL TABLE, SHOW, DESCRIBE, MSCK

@@ -71,12 +71,13 @@ func (r *rewriter) analyzeWhere(blk *block, i, end int) {
 			continue
 		}
 		sub := &rewriter{toks: r.toks, resolve: r.resolve, params: r.params, nparam: r.countParams(c[0]),
-			views: map[string]string{}, ctes: r.ctes, labelled: true, strip: ref.alias}
+			views: map[string]string{}, ctes: r.ctes, labelled: true, strip: ref.alias, viewPrefix: r.viewPrefix}
 		var e emitter
 		if err := sub.walk(&e, c[0], c[1], false, true); err != nil {
 			continue
 		}
 		ref.filters = append(ref.filters, e.b.String())
+		ref.conjuncts = append(ref.conjuncts, r.toks[c[0]:c[1]])
 		ref.pruned = true
 	}
 }

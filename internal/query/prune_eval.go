@@ -8,19 +8,42 @@ import (
 )
 
 // prune keeps the partitions whose values satisfy the WHERE conjuncts on
-// partition keys of every reference (a reference without any keeps all),
-// evaluated by DuckDB over the values alone, so that Trino's semantics of
-// the predicate are DuckDB's too. When the predicates cannot be evaluated
-// over the values alone, nothing is pruned: the query still filters.
+// partition keys of any reference (a reference without any keeps all):
+// decided in Go when the conjuncts are simple comparisons (prune_go.go),
+// and otherwise by DuckDB over the values alone, so that Trino's semantics
+// of the predicate are DuckDB's too. When the predicates cannot be
+// evaluated over the values alone, nothing is pruned: the query still
+// filters.
 func (en *Engine) prune(ctx context.Context, conn *sql.Conn, refs []*tableRef, keys []column, parts []partition) ([]partition, error) {
 	if len(keys) == 0 || len(parts) == 0 {
 		return parts, nil
 	}
-	var ors []string
 	for _, r := range refs {
 		if !r.pruned {
 			return parts, nil
 		}
+	}
+	keep, ok := pruneGo(refs, keys, parts)
+	if !ok {
+		var err error
+		if keep, err = en.pruneDuck(ctx, conn, refs, keys, parts); err != nil || keep == nil {
+			return parts, err
+		}
+	}
+	out := parts[:0:0]
+	for i, p := range parts {
+		if keep[i] {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// pruneDuck evaluates the conjuncts in DuckDB; nil keeps every partition
+// (the predicate is not evaluable over the values alone).
+func (en *Engine) pruneDuck(ctx context.Context, conn *sql.Conn, refs []*tableRef, keys []column, parts []partition) ([]bool, error) {
+	var ors []string
+	for _, r := range refs {
 		ors = append(ors, "("+strings.Join(r.filters, ") AND (")+")")
 	}
 	pred := "(" + strings.Join(ors, ") OR (") + ")"
@@ -50,7 +73,7 @@ func (en *Engine) prune(ctx context.Context, conn *sql.Conn, refs []*tableRef, k
 		res, err := conn.QueryContext(ctx, q)
 		if err != nil {
 			en.log.Debug("partition predicate not evaluable over the values; reading every partition", "predicate", pred, "err", err)
-			return parts, nil
+			return nil, nil
 		}
 		for res.Next() {
 			var i int
@@ -62,14 +85,8 @@ func (en *Engine) prune(ctx context.Context, conn *sql.Conn, refs []*tableRef, k
 		}
 		res.Close()
 		if err := res.Err(); err != nil {
-			return parts, nil
+			return nil, nil
 		}
 	}
-	out := parts[:0:0]
-	for i, p := range parts {
-		if keep[i] {
-			out = append(out, p)
-		}
-	}
-	return out, nil
+	return keep, nil
 }

@@ -45,6 +45,8 @@ type tableRef struct {
 	// column names; pruned says they may be used to skip partitions.
 	filters []string
 	pruned  bool
+	// conjuncts are the filters' tokens, for the Go evaluation.
+	conjuncts [][]token
 }
 
 // resolver finds a catalog table for a reference; db is "" when the query
@@ -65,6 +67,9 @@ type rewriter struct {
 	ctes []map[string]bool
 	// labelled is set once the top-level select list has its _colN labels.
 	labelled bool
+	// viewPrefix starts the names of tables in the rewritten SQL
+	// (default __hydrant_t).
+	viewPrefix string
 	// strip is a table alias whose "alias." qualifiers are dropped (for a
 	// conjunct evaluated over partition values alone).
 	strip string
@@ -76,7 +81,11 @@ func (r *rewriter) viewName(t *catalog.Table) string {
 	if v, ok := r.views[key]; ok {
 		return v
 	}
-	v := fmt.Sprintf("__hydrant_t%d", len(r.views)+1)
+	p := r.viewPrefix
+	if p == "" {
+		p = "__hydrant_t"
+	}
+	v := fmt.Sprintf("%s%d", p, len(r.views)+1)
 	r.views[key] = v
 	return v
 }

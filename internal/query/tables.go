@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/hydrant-io/hydrant/internal/catalog"
 	"github.com/hydrant-io/hydrant/internal/compress"
@@ -280,17 +281,30 @@ func unescapeHive(v string) string {
 	return b.String()
 }
 
-// list lists the visible objects under a prefix of a local bucket.
+// list lists the visible objects under a prefix of a local bucket. The
+// slice returned is shared with the listing cache: callers do not change
+// it.
 func (en *Engine) list(ctx context.Context, bucket, prefix string) ([]objstore.ObjectInfo, error) {
 	if en.opts.IsLocal != nil && !en.opts.IsLocal(bucket) {
 		return nil, fmt.Errorf("bucket %s is delivered to S3 (--bucket-store), and hydrant's engine reads only local buckets; query it where it lives (docs/QUERY.md)", bucket)
 	}
+	// The store's change count is read before listing: a write that
+	// lands during the listing changes it, and the next query lists
+	// again.
+	cc, counted := en.opts.Store.(changeCounter)
+	var gen uint64
+	if counted {
+		gen = cc.Changes(bucket, prefix)
+		if objs, ok := en.listings.get(bucket, prefix, gen); ok {
+			return objs, nil
+		}
+	}
 	objs, err := en.opts.Store.List(ctx, bucket, prefix)
 	if err != nil {
-		if strings.Contains(err.Error(), objstore.ErrNoSuchBucket.Error()) {
-			return nil, nil
+		if !strings.Contains(err.Error(), objstore.ErrNoSuchBucket.Error()) {
+			return nil, err
 		}
-		return nil, err
+		objs = nil
 	}
 	out := objs[:0]
 	for _, o := range objs {
@@ -299,7 +313,68 @@ func (en *Engine) list(ctx context.Context, bucket, prefix string) ([]objstore.O
 		}
 		out = append(out, o)
 	}
+	if counted {
+		en.listings.put(bucket, prefix, gen, out)
+	}
 	return out, nil
+}
+
+// changeCounter is a store that counts the changes to its buckets
+// (objstore.Local): while the count for a prefix stays the same, so does
+// its listing.
+type changeCounter interface {
+	Changes(bucket, prefix string) uint64
+}
+
+// listingCache keeps listings of table and partition prefixes between
+// queries, each with the store's change count when it was listed: it is
+// used only while the count is unchanged, so a query sees every object
+// whose write returned before it started. It is bounded by the objects
+// it holds, emptied whole when full.
+type listingCache struct {
+	mu      sync.Mutex
+	m       map[listingKey]listing
+	objects int
+}
+
+type listingKey struct{ bucket, prefix string }
+
+type listing struct {
+	gen  uint64
+	objs []objstore.ObjectInfo
+}
+
+// maxCachedObjects bounds the listing cache (about 100 bytes an object).
+const maxCachedObjects = 200_000
+
+func (c *listingCache) get(bucket, prefix string, gen uint64) ([]objstore.ObjectInfo, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l, ok := c.m[listingKey{bucket, prefix}]
+	if !ok || l.gen != gen {
+		return nil, false
+	}
+	return l.objs, true
+}
+
+func (c *listingCache) put(bucket, prefix string, gen uint64, objs []objstore.ObjectInfo) {
+	if len(objs) > maxCachedObjects {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := listingKey{bucket, prefix}
+	if old, ok := c.m[k]; ok {
+		if old.gen > gen {
+			return // a later listing is already kept
+		}
+		c.objects -= len(old.objs)
+	}
+	if c.m == nil || c.objects+len(objs) > maxCachedObjects {
+		c.m, c.objects = map[listingKey]listing{}, 0
+	}
+	c.m[k] = listing{gen: gen, objs: objs}
+	c.objects += len(objs)
 }
 
 // filePath is where the local store keeps an object.

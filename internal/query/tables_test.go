@@ -277,3 +277,25 @@ func TestProjection(t *testing.T) {
 		t.Fatalf("projection pruning %s, %d of %d", res.text(), one.DataScannedBytes, all.DataScannedBytes)
 	}
 }
+
+// TestColumnMissingFromFiles reads a table whose Glue schema has a column
+// none of its files has (added to the table after they were written): the
+// column reads as NULL, as in Athena, after the engine probes the files.
+func TestColumnMissingFromFiles(t *testing.T) {
+	f := newFixture(t)
+	in := eventsTable("events", "s3://etl/processed-data/")
+	in.StorageDescriptor.Columns = append(in.StorageDescriptor.Columns, catalog.Column{Name: "added_later", Type: "string"})
+	f.table("default", in)
+	f.parquet("etl", "processed-data/year=2026/month=11/day=25/hour=10/part-1.parquet",
+		"SELECT TIMESTAMPTZ '2026-11-25 10:30:00+00' AS timestamp, 'click' AS event_type, 'u' AS user_id, i::BIGINT AS n FROM range(10) t(i)")
+	res, _ := f.run("SELECT count(*), count(added_later), max(n) FROM events WHERE hour = '10'")
+	if got := res.text(); got != "10|0|9" {
+		t.Fatalf("got %s", got)
+	}
+	res, _ = f.run("SELECT e.added_later, count(*) FROM events e JOIN events f ON e.n = f.n GROUP BY 1")
+	if got := res.text(); got != `\N|10` {
+		t.Fatalf("self-join got %s", got)
+	}
+	// A column neither the table nor the files have is the query's error.
+	f.fails("SELECT nosuch FROM events", "COLUMN_NOT_FOUND")
+}
