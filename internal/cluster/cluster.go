@@ -161,7 +161,7 @@ func Open(ctx context.Context, o Options) (*Cluster, error) {
 		c.Close()
 		return nil, err
 	}
-	lo := jslog.Options{Replicas: c.replicas, MaxBytes: o.MaxStreamBytes, Logger: o.Logger}
+	lo := jslog.Options{Replicas: c.replicas, MaxBytes: o.MaxStreamBytes, Logger: o.Logger, Ready: c.routed}
 	if c.Logs, err = retry(ctx, func(ctx context.Context) (*jslog.Logs, error) { return jslog.New(ctx, c.nc, lo) }); err != nil {
 		c.Close()
 		return nil, err
@@ -382,6 +382,13 @@ func (c *Cluster) Health() error {
 	if !c.nc.IsConnected() {
 		return errors.New("not connected to NATS")
 	}
+	return c.routed()
+}
+
+// routed fails while the embedded server has peers configured and a
+// route to none of them: no replicated write can reach a quorum, so the
+// logs refuse Appends at once (jslog.Options.Ready).
+func (c *Cluster) routed() error {
 	if c.srv != nil && strings.Trim(c.o.Peers, ", ") != "" && c.srv.Routes() == 0 {
 		return errors.New("no route to any other node of the cluster")
 	}

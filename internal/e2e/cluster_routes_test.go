@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	fh "github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/aws-sdk-go-v2/service/firehose/types"
 	"github.com/aws/smithy-go"
 
@@ -139,6 +140,15 @@ func TestClusterRoutesCut(t *testing.T) {
 		code, body := victim.health()
 		return code == http.StatusServiceUnavailable && len(body.Reasons) > 0 && strings.Contains(body.Reasons[0], "no route")
 	})
+	// It refuses Puts at once, as back-pressure, so producers go
+	// elsewhere, rather than holding them while its publishes time out.
+	pctx, pcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	_, perr := firehoseClient(victim).PutRecord(pctx, &fh.PutRecordInput{DeliveryStreamName: aws.String("routes"),
+		Record: &types.Record{Data: []byte("refused\n")}})
+	pcancel()
+	if got := shortErr(perr); got != "ServiceUnavailableException: Slow down." {
+		t.Errorf("PutRecord to the cut node: %v; want ServiceUnavailableException: Slow down.", perr)
+	}
 	// The survivors deliver under load while the cut node's producers
 	// wait, until one of them has had an answer to a Put sent after the cut.
 	waitFor(t, 10*time.Second, "an answer to a Put sent to the cut node after the cut", func() bool {
@@ -192,9 +202,11 @@ func TestClusterRoutesCut(t *testing.T) {
 		} else if r.err != nil {
 			failed++
 			errs[shortErr(r.err)]++
+		} else {
+			errs["every record refused (Slow down.)"]++
 		}
 	}
-	t.Logf("while cut off %s was sent %d Puts, %d failed: %v", name, during, failed, errs)
+	t.Logf("while cut off %s was sent %d Puts, %d failed as requests: %v", name, during, failed, errs)
 	if during == 0 {
 		t.Errorf("no Put to %s sent and answered while it was cut off", name)
 	}

@@ -2,6 +2,7 @@ package jslog_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -144,5 +145,55 @@ func TestNames(t *testing.T) {
 		if n == "a" {
 			t.Fatalf("after deleting a: List() = %q", got)
 		}
+	}
+}
+
+// TestReadyRefusesAppends: while Options.Ready fails (a node without a
+// route to a quorum), Append fails at once with buffer.ErrFull naming the
+// reason, and stores nothing; once it passes, Appends are stored again.
+func TestReadyRefusesAppends(t *testing.T) {
+	srv := startServer(t)
+	nc, err := srv.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	var mu sync.Mutex
+	var cut error
+	ls, err := jslog.New(t.Context(), nc, jslog.Options{Ready: func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		return cut
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := ls.Open(t.Context(), "ready", "log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	one := func() (uint64, error) {
+		var b buffer.Batch
+		b.Add([]byte("r"))
+		return l.Append(t.Context(), &b)
+	}
+	first, err := one()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	cut = errors.New("no route to any other node of the cluster")
+	mu.Unlock()
+	if _, err := one(); !errors.Is(err, buffer.ErrFull) || !strings.Contains(err.Error(), "no route") {
+		t.Fatalf("Append while not ready: %v; want ErrFull with the reason", err)
+	}
+	mu.Lock()
+	cut = nil
+	mu.Unlock()
+	// The next message after the first: nothing was stored in between.
+	seq, err := one()
+	if err != nil || seq != first+1<<20 {
+		t.Fatalf("Append once ready = %d, %v; want %d, the next message's", seq, err, first+1<<20)
 	}
 }

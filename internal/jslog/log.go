@@ -92,6 +92,9 @@ func (l *Log) Append(ctx context.Context, b *buffer.Batch) (uint64, error) {
 	if closed {
 		return 0, buffer.ErrClosed
 	}
+	if err := l.ready(); err != nil {
+		return 0, err
+	}
 	var js, first uint64
 	var err error
 	if len(b.Bytes()) <= l.ls.opts.MaxMessageBytes {
@@ -133,12 +136,26 @@ func (l *Log) publishOne(ctx context.Context, data []byte, records int, dataByte
 		if !retryable(err) || ctx.Err() != nil || attempt >= 20 {
 			break
 		}
+		if err := l.ready(); err != nil {
+			return 0, err
+		}
 		select {
 		case <-ctx.Done():
 		case <-time.After(time.Duration(50*(attempt+1)) * time.Millisecond):
 		}
 	}
 	return 0, l.publishError(last)
+}
+
+// ready asks Options.Ready whether a quorum is in reach.
+func (l *Log) ready() error {
+	if l.ls.opts.Ready == nil {
+		return nil
+	}
+	if err := l.ls.opts.Ready(); err != nil {
+		return fmt.Errorf("%w: %s: %w", buffer.ErrFull, l.name, err)
+	}
+	return nil
 }
 
 // publishSplit publishes a batch too large for one message as an atomic

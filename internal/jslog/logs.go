@@ -43,6 +43,12 @@ type Options struct {
 	// after indexing them, so that delivery reads them without a round
 	// trip; past it messages are fetched. Default 64 MiB per log.
 	CacheBytes int64
+	// Ready, when set, is asked before each Append and between a failed
+	// publish's retries: an error means the log cannot reach a quorum now
+	// (a node cut off from the others), and Append fails at once with
+	// buffer.ErrFull wrapping it rather than waiting out its retries, so
+	// producers go elsewhere.
+	Ready func() error
 	// Logger receives the logs' reports; nil discards them.
 	Logger *slog.Logger
 	// Now is the clock of arrival times; default time.Now.
