@@ -2,11 +2,7 @@ package athena
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/hydrant-io/hydrant/internal/atomicfile"
@@ -24,74 +20,44 @@ type History interface {
 }
 
 // FileHistory keeps each execution as <dir>/<id>.json, written atomically.
-type FileHistory struct{ dir string }
+type FileHistory struct{ dir *atomicfile.JSONDir }
 
 // NewFileHistory opens (creating) dir, normally <data-dir>/athena/queries.
 func NewFileHistory(dir string) (*FileHistory, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	d, err := atomicfile.OpenJSONDir(dir)
+	if err != nil {
 		return nil, fmt.Errorf("athena history: %w", err)
 	}
-	if _, err := atomicfile.CleanTemps(dir); err != nil {
-		return nil, fmt.Errorf("athena history: %w", err)
-	}
-	return &FileHistory{dir: dir}, nil
+	return &FileHistory{dir: d}, nil
 }
 
-// path is an execution's file; IDs are UUIDs, anything else is refused so
-// that no ID names a path outside dir.
-func (h *FileHistory) path(id string) (string, error) {
+// checkID refuses anything but a UUID's characters, so that no ID names a
+// path outside the directory.
+func checkID(id string) error {
 	if id == "" || strings.Trim(id, "0123456789abcdef-") != "" {
-		return "", fmt.Errorf("athena history: bad query execution ID %q", id)
+		return fmt.Errorf("athena history: bad query execution ID %q", id)
 	}
-	return filepath.Join(h.dir, id+".json"), nil
+	return nil
 }
 
 // Save writes an execution.
 func (h *FileHistory) Save(_ context.Context, e *Execution) error {
-	p, err := h.path(e.ID)
-	if err != nil {
+	if err := checkID(e.ID); err != nil {
 		return err
 	}
-	b, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	return atomicfile.Write(p, b, 0o644)
+	return h.dir.Save(e.ID, e)
 }
 
 // Load reads every execution; unreadable files are skipped with an error
 // naming them after the others are read.
 func (h *FileHistory) Load(_ context.Context) ([]*Execution, error) {
-	files, err := filepath.Glob(filepath.Join(h.dir, "*.json"))
-	if err != nil {
-		return nil, err
-	}
-	var out []*Execution
-	var errs []error
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		var e Execution
-		if err := json.Unmarshal(b, &e); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", f, err))
-			continue
-		}
-		out = append(out, &e)
-	}
-	return out, errors.Join(errs...)
+	return atomicfile.LoadJSON[Execution](h.dir, nil)
 }
 
 // Delete removes an execution.
 func (h *FileHistory) Delete(_ context.Context, id string) error {
-	p, err := h.path(id)
-	if err != nil {
+	if err := checkID(id); err != nil {
 		return err
 	}
-	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	return nil
+	return h.dir.Remove(id)
 }

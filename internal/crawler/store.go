@@ -3,12 +3,7 @@ package crawler
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/hydrant-io/hydrant/internal/atomicfile"
 )
@@ -24,63 +19,31 @@ type Store interface {
 
 // FileStore keeps each crawler as <dir>/<hex of name>.json (Glue's names
 // allow characters file names do not).
-type FileStore struct{ dir string }
+type FileStore struct{ dir *atomicfile.JSONDir }
 
 // NewFileStore opens (creating) dir, normally <data-dir>/crawlers.
 func NewFileStore(dir string) (*FileStore, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	d, err := atomicfile.OpenJSONDir(dir)
+	if err != nil {
 		return nil, fmt.Errorf("crawlers: %w", err)
 	}
-	if _, err := atomicfile.CleanTemps(dir); err != nil {
-		return nil, fmt.Errorf("crawlers: %w", err)
-	}
-	return &FileStore{dir: dir}, nil
-}
-
-func (s *FileStore) path(name string) string {
-	return filepath.Join(s.dir, hex.EncodeToString([]byte(name))+".json")
+	return &FileStore{dir: d}, nil
 }
 
 // Save writes a crawler.
 func (s *FileStore) Save(_ context.Context, c *Crawler) error {
-	b, err := json.Marshal(c)
-	if err != nil {
-		return err
-	}
-	return atomicfile.Write(s.path(c.Name), b, 0o644)
+	return s.dir.Save(hex.EncodeToString([]byte(c.Name)), c)
 }
 
 // Load reads every crawler.
 func (s *FileStore) Load(_ context.Context) ([]*Crawler, error) {
-	files, err := filepath.Glob(filepath.Join(s.dir, "*.json"))
-	if err != nil {
-		return nil, err
-	}
-	var out []*Crawler
-	var errs []error
-	for _, f := range files {
-		if _, err := hex.DecodeString(strings.TrimSuffix(filepath.Base(f), ".json")); err != nil {
-			continue
-		}
-		b, err := os.ReadFile(f)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		var c Crawler
-		if err := json.Unmarshal(b, &c); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", f, err))
-			continue
-		}
-		out = append(out, &c)
-	}
-	return out, errors.Join(errs...)
+	return atomicfile.LoadJSON[Crawler](s.dir, func(name string) bool {
+		_, err := hex.DecodeString(name)
+		return err == nil
+	})
 }
 
 // Delete removes a crawler.
 func (s *FileStore) Delete(_ context.Context, name string) error {
-	if err := os.Remove(s.path(name)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	return nil
+	return s.dir.Remove(hex.EncodeToString([]byte(name)))
 }
